@@ -1,0 +1,163 @@
+//! Which ControllerRevision is current, what to create, renumber, relabel and prune (pure).
+//!
+//! Upstream: pkg/controller/daemon/update.go constructHistory, Match, snapshot, dedupCurHistories,
+//! cleanupHistory. Invariants: a revision is current iff its data equals the template patch byte
+//! for byte; the update hash is the current revision's hash label (its name for unlabelled legacy
+//! revisions); a revision whose hash a live pod carries is never pruned.
+
+use std::collections::HashSet;
+
+use super::go_json::to_go_json;
+use super::hash::revision_hash;
+use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL, RevisionView};
+
+/// A revision to create for the current template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRevision {
+    pub name: String,
+    pub hash: String,
+    pub revision: i64,
+    /// The template patch: exactly the bytes kube-controller-manager compares.
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CurrentRevision<'s> {
+    /// An existing revision holds the current template; `renumber_to` is set when it must move to the top.
+    Existing {
+        name: &'s str,
+        renumber_to: Option<i64>,
+    },
+    Create(NewRevision),
+    /// `name` is taken by a revision holding another template: the sync stops after bumping
+    /// status.collisionCount to `next_collision_count` (the next sync hashes with it).
+    Collision {
+        name: String,
+        next_collision_count: i32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryPlan<'s> {
+    /// The hash pods of the current template carry (empty only in the collision case).
+    pub update_hash: String,
+    pub current: CurrentRevision<'s>,
+    /// Owned revisions lacking a hash label: they get their own name as hash (update.go constructHistory).
+    pub label_with_name: Vec<&'s str>,
+    /// Further revisions matching the template, deleted in favour of `current` (update.go dedupCurHistories).
+    pub duplicates: Vec<&'s str>,
+    /// Old revisions, ascending by revision number.
+    pub old: Vec<&'s RevisionView>,
+}
+
+/// The hash a revision stands for: its label, or its name when unlabelled.
+pub fn hash_of(revision: &RevisionView) -> &str {
+    revision
+        .labels
+        .get(REVISION_HASH_LABEL)
+        .map_or(revision.name.as_str(), String::as_str)
+}
+
+/// Upstream: update.go Match — data bytes equal the template patch.
+pub fn matches(revision: &RevisionView, patch: &[u8]) -> bool {
+    to_go_json(&revision.data) == patch
+}
+
+/// Splits claimed revisions into current and old and decides the current one.
+/// `claimed` keeps the snapshot's list order (it breaks ties between duplicates, as upstream's lister order does);
+/// `namespace_revisions` is every revision of the namespace (names matter for collisions).
+pub fn construct<'s>(
+    daemon_set: &DaemonSetView,
+    claimed: &[&'s RevisionView],
+    namespace_revisions: &'s [RevisionView],
+    patch: &[u8],
+) -> HistoryPlan<'s> {
+    let label_with_name = claimed
+        .iter()
+        .filter(|revision| !revision.labels.contains_key(REVISION_HASH_LABEL))
+        .map(|revision| revision.name.as_str())
+        .collect();
+    let (current, mut old): (Vec<&RevisionView>, Vec<&RevisionView>) =
+        claimed.iter().copied().partition(|revision| matches(revision, patch));
+    old.sort_by(|a, b| a.revision.cmp(&b.revision).then_with(|| a.name.cmp(&b.name)));
+    let next_revision = old.iter().map(|revision| revision.revision).max().unwrap_or(0) + 1;
+
+    // Upstream keeps the highest revision; on ties the last one listed wins.
+    let keeper = current.iter().copied().reduce(|kept, candidate| {
+        if candidate.revision >= kept.revision {
+            candidate
+        } else {
+            kept
+        }
+    });
+    let Some(keeper) = keeper else {
+        let hash = revision_hash(patch, daemon_set.status.collision_count);
+        let name = format!("{}-{}", daemon_set.name, hash);
+        let (update_hash, current) = match namespace_revisions.iter().find(|revision| revision.name == name) {
+            None => (
+                hash.clone(),
+                CurrentRevision::Create(NewRevision {
+                    name,
+                    hash,
+                    revision: next_revision,
+                    data: patch.to_vec(),
+                }),
+            ),
+            // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
+            Some(existing) if matches(existing, patch) => (
+                existing.labels.get(REVISION_HASH_LABEL).cloned().unwrap_or_default(),
+                CurrentRevision::Existing {
+                    name: existing.name.as_str(),
+                    renumber_to: None,
+                },
+            ),
+            Some(_) => (
+                String::new(),
+                CurrentRevision::Collision {
+                    name,
+                    next_collision_count: daemon_set.status.collision_count.unwrap_or(0).saturating_add(1),
+                },
+            ),
+        };
+        return HistoryPlan {
+            update_hash,
+            current,
+            label_with_name,
+            duplicates: Vec::new(),
+            old,
+        };
+    };
+    let duplicates = current
+        .iter()
+        .filter(|revision| revision.name != keeper.name)
+        .map(|revision| revision.name.as_str())
+        .collect();
+    HistoryPlan {
+        update_hash: hash_of(keeper).to_string(),
+        current: CurrentRevision::Existing {
+            name: keeper.name.as_str(),
+            renumber_to: (keeper.revision < next_revision).then_some(next_revision),
+        },
+        label_with_name,
+        duplicates,
+        old,
+    }
+}
+
+/// Old revisions beyond `limit` to delete, oldest first, skipping those a live pod's hash uses.
+/// Upstream: update.go cleanupHistory (live hashes include deleted terminal pods).
+pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&str>) -> Vec<&'s str> {
+    let mut to_kill = old.len() as i64 - i64::from(limit);
+    let mut pruned = Vec::new();
+    for revision in old {
+        if to_kill <= 0 {
+            break;
+        }
+        if live_hashes.contains(hash_of(revision)) {
+            continue;
+        }
+        pruned.push(revision.name.as_str());
+        to_kill -= 1;
+    }
+    pruned
+}

@@ -1,0 +1,5 @@
+//! daemonroll: a Kubernetes DaemonSet controller with upstream semantics.
+pub mod history;
+pub mod planner;
+pub mod report;
+pub mod snapshot;

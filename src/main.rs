@@ -1,0 +1,141 @@
+//! The daemonroll command line (the only place that uses anyhow, reads files and the clock).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use daemonroll::planner;
+use daemonroll::report::{json::PlanDocument, table};
+use daemonroll::snapshot::dump::Dump;
+
+#[derive(Parser)]
+#[command(
+    name = "daemonroll",
+    version,
+    about = "A Kubernetes DaemonSet controller with upstream semantics"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Preview what one sync would do, from a dump of cluster objects (nothing is written anywhere).
+    ///
+    /// FILE holds objects as kubectl prints them, e.g.
+    /// `kubectl get ds,nodes,pods,controllerrevisions -A -o yaml > dump.yaml`:
+    /// a `kind: List`, multi-document YAML, or JSON. Other kinds are ignored.
+    Plan(PlanArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The dump to plan from; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    file: PathBuf,
+    /// The clock for readiness and backoff decisions, RFC 3339 (e.g. 2026-11-25T12:00:00Z). Default: now.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    output: OutputFormat,
+    /// In the table, also list nodes whose pod stays as it is.
+    #[arg(long)]
+    all_nodes: bool,
+    /// Only these DaemonSets: NAMESPACE/NAME, or NAME in any namespace.
+    #[arg(value_name = "NS/NAME")]
+    daemon_sets: Vec<String>,
+}
+
+fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
+    match now {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|time| time.with_timezone(&Utc))
+            .with_context(|| format!("--now {text:?} is not an RFC 3339 time; use e.g. 2026-11-25T12:00:00Z")),
+    }
+}
+
+fn read_input(file: &PathBuf) -> Result<String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+fn wanted(filters: &[String], namespace: &str, name: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|filter| match filter.split_once('/') {
+            Some((ns, n)) => ns == namespace && n == name,
+            None => filter == name,
+        })
+}
+
+fn run_plan(args: &PlanArgs) -> Result<()> {
+    let now = parse_now(args.now.as_deref())?;
+    let text = read_input(&args.file)?;
+    let dump = Dump::parse(&text).with_context(|| format!("cannot read objects from {}", args.file.display()))?;
+    let mut snapshots = dump.snapshots(now);
+    snapshots.retain(|s| wanted(&args.daemon_sets, &s.daemon_set.namespace, &s.daemon_set.name));
+    for filter in &args.daemon_sets {
+        let found = snapshots.iter().any(|s| {
+            wanted(
+                std::slice::from_ref(filter),
+                &s.daemon_set.namespace,
+                &s.daemon_set.name,
+            )
+        });
+        if !found {
+            bail!("no DaemonSet {filter} in {}", args.file.display());
+        }
+    }
+    let plans: Vec<_> = snapshots.iter().map(planner::plan).collect();
+    let rendered = match args.output {
+        OutputFormat::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&PlanDocument::from_plans(&plans)).context("cannot render JSON")?;
+            text.push('\n');
+            text
+        }
+        OutputFormat::Table => table::render(&plans, args.all_nodes),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(rendered.as_bytes()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Plan(args) => run_plan(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Resolution of maxSurge/maxUnavailable against the desired node count (pure).
+
+use crate::snapshot::{IntOrString, UpdateStrategy};
+
+/// Upstream: apimachinery util/intstr GetScaledValueFromIntOrPercent with roundUp = true.
+/// A string must be `<integer>%` (Go strconv.Atoi accepts a sign); ints are used as they are.
+pub fn scaled_value_round_up(value: &IntOrString, total: i64) -> Result<i64, String> {
+    match value {
+        IntOrString::Int(value) => Ok(*value),
+        IntOrString::String(text) => {
+            let Some(number) = text.strip_suffix('%') else {
+                return Err(format!(
+                    "invalid value {text:?}: a string must be a percentage like \"10%\""
+                ));
+            };
+            let percent: i64 = number
+                .parse()
+                .map_err(|_| format!("invalid value {text:?}: {number:?} is not an integer"))?;
+            // Go computes math.Ceil(float64(value) * float64(total) / 100).
+            Ok((percent as f64 * total as f64 / 100.0).ceil() as i64)
+        }
+    }
+}
+
+/// maxSurge resolved against `desired`; 0 when the strategy is not RollingUpdate or surge is unset.
+/// Upstream: util/daemonset_util.go SurgeCount.
+pub fn surge_count(strategy: &UpdateStrategy, desired: i64) -> Result<i64, String> {
+    match strategy {
+        UpdateStrategy::RollingUpdate(Some(params)) => match &params.max_surge {
+            Some(value) => scaled_value_round_up(value, desired).map_err(|e| format!("maxSurge: {e}")),
+            None => Ok(0),
+        },
+        _ => Ok(0),
+    }
+}
+
+/// maxUnavailable resolved against `desired`. Upstream: util/daemonset_util.go UnavailableCount.
+pub fn unavailable_count(strategy: &UpdateStrategy, desired: i64) -> Result<i64, String> {
+    match strategy {
+        UpdateStrategy::RollingUpdate(Some(params)) => match &params.max_unavailable {
+            Some(value) => scaled_value_round_up(value, desired).map_err(|e| format!("maxUnavailable: {e}")),
+            None => Err("maxUnavailable: nil value for IntOrString".into()),
+        },
+        _ => Ok(0),
+    }
+}
+
+/// Whether manage keeps a second pod on a node while surging: maxSurge resolves to non-zero for one node.
+/// Upstream: util/daemonset_util.go AllowsSurge.
+pub fn allows_surge(strategy: &UpdateStrategy) -> bool {
+    surge_count(strategy, 1).is_ok_and(|surge| surge != 0)
+}
+
+/// (maxSurge, maxUnavailable) for a rolling update over `desired` nodes, with the
+/// "neither set → maxUnavailable 1" rule. Upstream: update.go updatedDesiredNodeCounts.
+pub fn rolling_budgets(strategy: &UpdateStrategy, desired: i64) -> Result<(i64, i64), String> {
+    let max_unavailable = unavailable_count(strategy, desired)?;
+    let max_surge = surge_count(strategy, desired)?;
+    if desired > 0 && max_unavailable == 0 && max_surge == 0 {
+        return Ok((0, 1));
+    }
+    Ok((max_surge, max_unavailable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::RollingUpdateParams;
+
+    fn percent(p: &str) -> IntOrString {
+        IntOrString::String(p.into())
+    }
+
+    // Mirrors apimachinery intstr_test.go TestGetScaledValueFromIntOrPercent (roundUp cases).
+    #[test]
+    fn percentages_round_up_and_ints_pass_through() {
+        let cases = [
+            (percent("30%"), 5, Ok(2)),
+            (percent("25%"), 5, Ok(2)),
+            (percent("1%"), 1, Ok(1)),
+            (percent("0%"), 10, Ok(0)),
+            (percent("100%"), 7, Ok(7)),
+            (percent("10%"), 0, Ok(0)),
+            (IntOrString::Int(7), 3, Ok(7)),
+            (percent("+5%"), 100, Ok(5)),
+        ];
+        for (value, total, expected) in cases {
+            assert_eq!(scaled_value_round_up(&value, total), expected, "{value} of {total}");
+        }
+        assert!(scaled_value_round_up(&percent("10"), 5).is_err());
+        assert!(scaled_value_round_up(&percent("ten%"), 5).is_err());
+        assert!(scaled_value_round_up(&percent("1.5%"), 5).is_err());
+    }
+
+    #[test]
+    fn both_budgets_zero_means_one_unavailable_when_nodes_exist() {
+        let strategy = UpdateStrategy::RollingUpdate(Some(RollingUpdateParams {
+            max_unavailable: Some(IntOrString::Int(0)),
+            max_surge: Some(percent("0%")),
+        }));
+        assert_eq!(rolling_budgets(&strategy, 3), Ok((0, 1)));
+        assert_eq!(rolling_budgets(&strategy, 0), Ok((0, 0)));
+        assert!(!allows_surge(&strategy));
+        let surge = UpdateStrategy::RollingUpdate(Some(RollingUpdateParams {
+            max_unavailable: Some(IntOrString::Int(0)),
+            max_surge: Some(percent("1%")),
+        }));
+        assert!(allows_surge(&surge), "1% of one node rounds up to 1");
+        assert_eq!(rolling_budgets(&UpdateStrategy::RollingUpdate(None), 4), Ok((0, 1)));
+        assert!(
+            rolling_budgets(
+                &UpdateStrategy::RollingUpdate(Some(RollingUpdateParams {
+                    max_unavailable: None,
+                    max_surge: None
+                })),
+                4
+            )
+            .is_err()
+        );
+    }
+}

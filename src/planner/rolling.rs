@@ -1,0 +1,210 @@
+//! The rolling-update step: old pods to delete (maxSurge = 0) or nodes to surge onto (pure).
+//!
+//! Upstream: update.go rollingUpdate, findUpdatedPodsOnNode; updatedDesiredNodeCounts for budgets.
+//! Assumptions: runs only when manage had nothing to write this sync; `states` holds every node
+//! that should run a pod or holds one (missing nodes included), as upstream's nodeToDaemonPods does.
+//! Invariants:
+//! - maxSurge = 0: available old pods are deleted only while unavailable < maxUnavailable; old pods
+//!   that are not available are replaced at once (they do not make things worse).
+//! - maxSurge > 0: an available old pod on an eligible node is deleted only once the new pod on
+//!   that node is available; at most maxSurge nodes surge at once, beyond nodes whose old pod is unavailable.
+//! - Upstream walks a Go map (random order); only the number of candidates taken is defined.
+//!   daemonroll takes candidates in node-name order so that plans are reproducible.
+
+use super::Context;
+use super::availability::{is_available, is_updated};
+use super::manage::{Note, Writes};
+use super::plan::{NodeAction, Reason};
+use super::pods::NodeState;
+use crate::snapshot::PodView;
+
+/// The new and old pod on a node, or None when the node has more than one of either (manage prunes it).
+fn updated_and_old<'s>(
+    context: &Context<'s>,
+    pods: &[&'s PodView],
+) -> Option<(Option<&'s PodView>, Option<&'s PodView>)> {
+    let mut new_pod = None;
+    let mut old_pod = None;
+    for pod in pods.iter().copied().filter(|pod| !pod.is_terminating()) {
+        let slot = if is_updated(pod, &context.hash, context.template_generation) {
+            &mut new_pod
+        } else {
+            &mut old_pod
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(pod);
+    }
+    Some((new_pod, old_pod))
+}
+
+/// Upstream returns an error (nothing written) in these cases.
+pub type RollingError = String;
+
+pub fn rolling_update<'s>(
+    context: &Context<'s>,
+    states: &[NodeState<'s>],
+    max_surge: i64,
+    max_unavailable: i64,
+    desired: i64,
+    notes: &mut [Note<'s>],
+) -> Result<Writes<'s>, RollingError> {
+    if max_surge == 0 {
+        Ok(without_surge(context, states, max_unavailable, notes))
+    } else {
+        with_surge(context, states, max_surge, desired, notes)
+    }
+}
+
+fn available(context: &Context<'_>, pod: &PodView) -> bool {
+    is_available(pod, context.daemon_set.min_ready_seconds, context.now)
+}
+
+fn by_node_name(states: &[NodeState<'_>], list: &mut [(usize, &PodView)]) {
+    list.sort_by(|a, b| states[a.0].node.cmp(states[b.0].node));
+}
+
+fn without_surge<'s>(
+    context: &Context<'s>,
+    states: &[NodeState<'s>],
+    max_unavailable: i64,
+    notes: &mut [Note<'s>],
+) -> Writes<'s> {
+    let mut unavailable = 0i64;
+    let mut blocker: Option<(&'s str, &'s PodView)> = None;
+    let mut replacements = Vec::new();
+    let mut candidates = Vec::new();
+    for (index, state) in states.iter().enumerate() {
+        let counted_unavailable = match updated_and_old(context, &state.pods) {
+            None | Some((None, None) | (Some(_), Some(_))) => true,
+            Some((Some(new), None)) => !available(context, new),
+            Some((None, Some(old))) => {
+                if available(context, old) {
+                    candidates.push((index, old));
+                    false
+                } else {
+                    replacements.push((index, old));
+                    true
+                }
+            }
+        };
+        if counted_unavailable {
+            unavailable += 1;
+            // The alphabetically first unavailable pod explains why candidates wait.
+            if let Some(pod) = state.pods.first()
+                && blocker.is_none_or(|(node, _)| state.node < node)
+            {
+                blocker = Some((state.node, pod));
+            }
+        }
+    }
+    let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i64) as usize;
+    by_node_name(states, &mut candidates);
+    let mut writes = Writes::default();
+    for (index, pod) in replacements {
+        writes.deletes.push((index, pod));
+        notes[index] = Some((NodeAction::Delete, Reason::RollingReplaceUnavailable(pod)));
+    }
+    for (position, (index, pod)) in candidates.into_iter().enumerate() {
+        if position < remaining {
+            writes.deletes.push((index, pod));
+            notes[index] = Some((NodeAction::Delete, Reason::RollingDelete { pod, max_unavailable }));
+        } else {
+            notes[index] = Some((
+                NodeAction::Wait,
+                Reason::UnavailableBudgetSpent {
+                    pod,
+                    max_unavailable,
+                    blocker,
+                },
+            ));
+        }
+    }
+    writes
+}
+
+fn with_surge<'s>(
+    context: &Context<'s>,
+    states: &[NodeState<'s>],
+    max_surge: i64,
+    desired: i64,
+    notes: &mut [Note<'s>],
+) -> Result<Writes<'s>, RollingError> {
+    let mut surging = 0i64;
+    let mut available_count = 0i64;
+    let mut writes = Writes::default();
+    let mut forced_creates = Vec::new();
+    let mut candidates = Vec::new();
+    let mut should_not_run = Vec::new();
+    for (index, state) in states.iter().enumerate() {
+        let Some((new_pod, old_pod)) = updated_and_old(context, &state.pods) else {
+            surging += 1;
+            continue;
+        };
+        // Availability is counted on every node, including ones being sunset.
+        if let Some(pod) = old_pod.or(new_pod)
+            && available(context, pod)
+        {
+            available_count += 1;
+        }
+        match (new_pod, old_pod) {
+            (_, None) => {}
+            (None, Some(old)) => {
+                // Upstream re-reads the node here; a node missing from the lister fails the step.
+                let Some(eligibility) = state.eligibility else {
+                    return Err(format!(
+                        "couldn't get node for nodeName {:?}: node not found",
+                        state.node
+                    ));
+                };
+                if !available(context, old) {
+                    if eligibility.should_run() {
+                        forced_creates.push(index);
+                        notes[index] = Some((NodeAction::Create, Reason::SurgeReplaceUnavailable(old)));
+                    } else {
+                        writes.deletes.push((index, old));
+                        notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(old)));
+                    }
+                } else if !eligibility.should_run() {
+                    should_not_run.push((index, old));
+                } else {
+                    candidates.push((index, old));
+                }
+            }
+            (Some(new), Some(old)) => {
+                if available(context, new) {
+                    writes.deletes.push((index, old));
+                    notes[index] = Some((NodeAction::Delete, Reason::SurgeNewPodAvailable { old, new }));
+                } else {
+                    surging += 1;
+                    notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new }));
+                }
+            }
+        }
+    }
+    // With surge the owner expects full availability: pods on nodes that should no longer run one
+    // go only while more pods are available than desired.
+    let deletable = (available_count - desired).clamp(0, should_not_run.len() as i64) as usize;
+    by_node_name(states, &mut should_not_run);
+    for (position, (index, pod)) in should_not_run.into_iter().enumerate() {
+        if position < deletable {
+            writes.deletes.push((index, pod));
+            notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(pod)));
+        } else {
+            notes[index] = Some((NodeAction::Keep, Reason::SurgeKeepOnIneligible(pod)));
+        }
+    }
+    let remaining = (max_surge - surging).clamp(0, candidates.len() as i64) as usize;
+    by_node_name(states, &mut candidates);
+    writes.creates = forced_creates;
+    for (position, (index, old)) in candidates.into_iter().enumerate() {
+        if position < remaining {
+            writes.creates.push(index);
+            notes[index] = Some((NodeAction::Create, Reason::SurgeCreate { old, max_surge }));
+        } else {
+            notes[index] = Some((NodeAction::Wait, Reason::SurgeBudgetSpent { old, max_surge }));
+        }
+    }
+    Ok(writes)
+}

@@ -1,0 +1,42 @@
+//! DaemonSetStatus counters, computed from the snapshot as given (pure).
+//!
+//! Upstream: daemon_controller.go updateDaemonSetStatus, storeDaemonSetStatus.
+//! Invariants: only the first pod of a node in survivor order is judged; nodes that do not exist
+//! count nowhere; numberUnavailable = desired − available.
+
+use super::Context;
+use super::availability::{is_available, is_ready, is_updated};
+use super::pods::NodeState;
+use crate::snapshot::StatusCounts;
+
+pub fn count(context: &Context<'_>, states: &[NodeState<'_>]) -> StatusCounts {
+    let mut counts = StatusCounts::default();
+    for state in states {
+        let Some(eligibility) = state.eligibility else {
+            continue;
+        };
+        let first = state.pods.first();
+        if !eligibility.should_run() {
+            if first.is_some() {
+                counts.number_misscheduled += 1;
+            }
+            continue;
+        }
+        counts.desired_number_scheduled += 1;
+        let Some(pod) = first else {
+            continue;
+        };
+        counts.current_number_scheduled += 1;
+        if is_ready(pod) {
+            counts.number_ready += 1;
+            if is_available(pod, context.daemon_set.min_ready_seconds, context.now) {
+                counts.number_available += 1;
+            }
+        }
+        if is_updated(pod, &context.hash, context.template_generation) {
+            counts.updated_number_scheduled += 1;
+        }
+    }
+    counts.number_unavailable = counts.desired_number_scheduled - counts.number_available;
+    counts
+}
