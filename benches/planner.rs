@@ -1,1 +1,204 @@
-fn main() {}
+//! Planner benchmarks; results and the command that reproduces them are in BENCHMARKS.md.
+//!
+//! (a) upstream's BenchmarkUpdateDaemonSetStatus workload (daemon_controller benchmark_test.go):
+//!     nodes labelled hostname/zone/region, no pods, without affinity and with the 6-term NotIn
+//!     "exclusion" affinity; the per-node eligibility + status pass.
+//! (b) a full plan mid-rollout: one pod per node, half of them on the new revision.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use daemonroll::history::hash::revision_hash;
+use daemonroll::history::patch::template_patch;
+use daemonroll::planner;
+use daemonroll::snapshot::{
+    ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, NodeView, PodPhase, PodView,
+    ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, UpdateStrategy,
+};
+use serde_json::{Value, json};
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+}
+
+fn exclusion_affinity() -> Value {
+    json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{
+    "matchExpressions": [
+        {"key": "example.com/papaya", "operator": "NotIn", "values": ["true"]},
+        {"key": "example.com/kumquat", "operator": "NotIn", "values": ["true"]},
+        {"key": "quince", "operator": "NotIn", "values": ["dragonfruit"]},
+        {"key": "lychee", "operator": "NotIn", "values": ["rambutan"]},
+        {"key": "example.com/durian", "operator": "NotIn", "values": ["mangosteen", "tamarind", "persimmon"]},
+        {"key": "example.com/guava", "operator": "NotIn", "values": ["starfruit"]}
+    ]}]}}})
+}
+
+fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
+    let mut template = json!({
+        "metadata": {"labels": {"name": "bench"}},
+        "spec": {"containers": [{"name": "agent", "image": image, "imagePullPolicy": "IfNotPresent",
+                                  "terminationMessagePath": "/dev/termination-log", "resources": {}}],
+                 "dnsPolicy": "ClusterFirst", "restartPolicy": "Always"}
+    });
+    if let Some(affinity) = affinity {
+        template["spec"]["affinity"] = affinity;
+    }
+    DaemonSetView {
+        namespace: "default".into(),
+        name: "bench".into(),
+        uid: "uid-bench".into(),
+        generation: 2,
+        annotations: BTreeMap::from([("deprecated.daemonset.template.generation".into(), "2".into())]),
+        selector: Some(LabelSelector {
+            match_labels: BTreeMap::from([("name".into(), "bench".into())]),
+            match_expressions: Vec::new(),
+        }),
+        template,
+        update_strategy: UpdateStrategy::RollingUpdate(Some(RollingUpdateParams {
+            max_unavailable: Some(IntOrString::String("10%".into())),
+            max_surge: Some(IntOrString::Int(0)),
+        })),
+        min_ready_seconds: 0,
+        revision_history_limit: 10,
+        status: DaemonSetStatusView::default(),
+        deletion_timestamp: None,
+    }
+}
+
+fn nodes(count: usize) -> Arc<[NodeView]> {
+    (0..count)
+        .map(|i| NodeView {
+            name: format!("node-{i}"),
+            labels: BTreeMap::from([
+                ("kubernetes.io/hostname".into(), format!("node-{i}")),
+                ("topology.kubernetes.io/zone".into(), format!("zone-{}", i % 3)),
+                ("topology.kubernetes.io/region".into(), "region-1".into()),
+            ]),
+            taints: Vec::new(),
+        })
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// Nodes as the snapshot builders provide them: sorted by name.
+fn sorted_nodes(count: usize) -> Arc<[NodeView]> {
+    let mut list = nodes(count).to_vec();
+    list.sort_by(|a, b| a.name.cmp(&b.name));
+    list.into()
+}
+
+fn revision(ds: &DaemonSetView, template: &Value, number: i64, hash: &str) -> RevisionView {
+    let mut data_template = template.clone();
+    data_template["$patch"] = json!("replace");
+    RevisionView {
+        name: format!("bench-{hash}"),
+        uid: format!("uid-{hash}"),
+        labels: BTreeMap::from([
+            ("name".into(), "bench".into()),
+            ("controller-revision-hash".into(), hash.into()),
+        ]),
+        controller: Some(ControllerRef {
+            api_version: "apps/v1".into(),
+            kind: "DaemonSet".into(),
+            name: ds.name.clone(),
+            uid: ds.uid.clone(),
+        }),
+        revision: number,
+        data: json!({"spec": {"template": data_template}}),
+        deletion_timestamp: None,
+    }
+}
+
+/// One pod per node; even nodes on the new revision, odd ones still old; all ready for an hour.
+fn mid_rollout(count: usize) -> Snapshot {
+    let ds = daemon_set(None, "agent:v2");
+    let old = daemon_set(None, "agent:v1");
+    let new_hash = revision_hash(&template_patch(&ds.template), None);
+    let revisions = vec![
+        revision(&ds, &old.template, 1, "oldhash"),
+        revision(&ds, &ds.template, 2, &new_hash),
+    ];
+    let owner = ControllerRef {
+        api_version: "apps/v1".into(),
+        kind: "DaemonSet".into(),
+        name: "bench".into(),
+        uid: "uid-bench".into(),
+    };
+    let pods = (0..count)
+        .map(|i| {
+            let (hash, generation) = if i % 2 == 0 {
+                (new_hash.as_str(), "2")
+            } else {
+                ("oldhash", "1")
+            };
+            Arc::new(PodView {
+                name: format!("bench-{i:05}"),
+                uid: format!("uid-pod-{i}"),
+                labels: BTreeMap::from([
+                    ("name".into(), "bench".into()),
+                    ("controller-revision-hash".into(), hash.into()),
+                    ("pod-template-generation".into(), generation.into()),
+                ]),
+                controller: Some(owner.clone()),
+                node_name: format!("node-{i}"),
+                target_node: Some(format!("node-{i}")),
+                phase: PodPhase::Running,
+                ready: Some(ReadyCondition {
+                    is_true: true,
+                    last_transition_time: Some(now() - TimeDelta::hours(1)),
+                }),
+                creation_timestamp: Some(now() - TimeDelta::hours(2)),
+                deletion_timestamp: None,
+            })
+        })
+        .collect();
+    let mut snapshot = Snapshot::new(ds, now());
+    snapshot.nodes = sorted_nodes(count);
+    snapshot.pods = pods;
+    snapshot.revisions = revisions;
+    snapshot
+}
+
+fn status_pass(c: &mut Criterion) {
+    let mut group = c.benchmark_group("update_daemon_set_status");
+    for (label, affinity) in [
+        ("no-affinity", None),
+        ("exclusion-affinity", Some(exclusion_affinity())),
+    ] {
+        for count in [1_000, 10_000] {
+            let mut snapshot = Snapshot::new(daemon_set(affinity.clone(), "agent:v1"), now());
+            snapshot.nodes = nodes(count);
+            assert_eq!(
+                planner::status_pass(&snapshot, "hash").map(|s| s.desired_number_scheduled),
+                Some(count as i32)
+            );
+            group.bench_with_input(BenchmarkId::new(label, count), &snapshot, |b, snapshot| {
+                b.iter(|| planner::status_pass(black_box(snapshot), "hash"))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn full_plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan_mid_rollout");
+    for count in [1_000, 5_000, 10_000] {
+        let snapshot = mid_rollout(count);
+        let plan = planner::plan(&snapshot);
+        assert_eq!(
+            plan.deletes.len(),
+            (count / 10).min(250),
+            "10% of the nodes, capped at the burst of 250"
+        );
+        group.bench_with_input(BenchmarkId::from_parameter(count), &snapshot, |b, snapshot| {
+            b.iter(|| planner::plan(black_box(snapshot)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, status_pass, full_plan);
+criterion_main!(benches);

@@ -29,15 +29,16 @@ pub fn available_at(pod: &PodView, min_ready_seconds: i32) -> Option<Timestamp> 
 }
 
 /// Whether `pod` runs the current template: its hash label equals `hash` (when `hash` is non-empty),
-/// or its generation label equals the DaemonSet's template generation.
+/// or its generation label equals the DaemonSet's template generation (`template_generation` is that
+/// annotation's int64 value printed in decimal, so "02" never matches 2).
 /// Upstream: util/daemonset_util.go IsPodUpdated.
-pub fn is_updated(pod: &PodView, hash: &str, template_generation: Option<i64>) -> bool {
+pub fn is_updated(pod: &PodView, hash: &str, template_generation: Option<&str>) -> bool {
     let hash_matches = !hash.is_empty() && pod.labels.get(REVISION_HASH_LABEL).is_some_and(|h| h == hash);
     hash_matches
         || template_generation.is_some_and(|generation| {
             pod.labels
                 .get(TEMPLATE_GENERATION_LABEL)
-                .is_some_and(|label| *label == generation.to_string())
+                .is_some_and(|label| label == generation)
         })
 }
 

@@ -9,10 +9,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::Context;
-use super::availability::{is_available, is_ready};
 use super::eligibility::Eligibility;
 use super::plan::{NodeAction, PlannedEvent, Reason};
-use super::pods::NodeState;
+use super::pods::{DaemonPod, NodeState};
 use crate::snapshot::{BackoffEntry, PodPhase, PodView};
 
 pub type Note<'s> = Option<(NodeAction, Reason<'s>)>;
@@ -55,9 +54,9 @@ pub fn manage<'s>(context: &Context<'s>, states: &[NodeState<'s>], notes: &mut [
     for (index, state) in states.iter().enumerate() {
         let Some(eligibility) = state.eligibility else {
             // Upstream: getUnscheduledPodsWithoutNode — only unscheduled pods; the pod GC removes bound ones.
-            for pod in state.pods.iter().copied().filter(|pod| pod.node_name.is_empty()) {
-                outcome.writes.deletes.push((index, pod));
-                notes[index] = Some((NodeAction::Delete, Reason::PodOnMissingNode(pod)));
+            for pod in state.pods.iter().filter(|pod| pod.node_name.is_empty()) {
+                outcome.writes.deletes.push((index, pod.pod));
+                notes[index] = Some((NodeAction::Delete, Reason::PodOnMissingNode(pod.pod)));
             }
             if notes[index].is_none() {
                 notes[index] = Some((
@@ -79,12 +78,12 @@ pub fn manage<'s>(context: &Context<'s>, states: &[NodeState<'s>], notes: &mut [
             prune_running(context, index, eligibility, &running, notes, &mut outcome);
         } else if exists {
             let reason = ineligible_reason(eligibility);
-            for pod in state.pods.iter().copied().filter(|pod| !pod.is_terminating()) {
-                outcome.writes.deletes.push((index, pod));
+            for pod in state.pods.iter().filter(|pod| !pod.is_terminating()) {
+                outcome.writes.deletes.push((index, pod.pod));
                 notes[index] = Some((NodeAction::Delete, reason.clone()));
             }
             if notes[index].is_none() {
-                notes[index] = Some((NodeAction::Wait, Reason::Terminating(state.pods[0])));
+                notes[index] = Some((NodeAction::Wait, Reason::Terminating(state.pods[0].pod)));
             }
         }
     }
@@ -99,9 +98,10 @@ fn sweep_node<'s>(
     notes: &mut [Note<'s>],
     outcome: &mut ManageOutcome<'s>,
     advanced: &mut HashSet<&'s str>,
-) -> Vec<&'s PodView> {
+) -> Vec<DaemonPod<'s>> {
     let mut running = Vec::with_capacity(state.pods.len());
-    for pod in state.pods.iter().copied() {
+    for daemon_pod in state.pods.iter().copied() {
+        let pod = daemon_pod.pod;
         if pod.is_terminating() {
             if notes[index].is_none() {
                 notes[index] = Some((NodeAction::Wait, Reason::Terminating(pod)));
@@ -150,7 +150,7 @@ fn sweep_node<'s>(
                 outcome.writes.deletes.push((index, pod));
                 notes[index] = Some((NodeAction::Delete, Reason::SucceededPod(pod)));
             }
-            _ => running.push(pod),
+            _ => running.push(daemon_pod),
         }
     }
     running
@@ -161,15 +161,15 @@ fn prune_running<'s>(
     context: &Context<'s>,
     index: usize,
     eligibility: Eligibility<'s>,
-    running: &[&'s PodView],
+    running: &[DaemonPod<'s>],
     notes: &mut [Note<'s>],
     outcome: &mut ManageOutcome<'s>,
 ) {
     if !context.allows_surge {
         if let [keep, extra @ ..] = running {
             for pod in extra {
-                outcome.writes.deletes.push((index, pod));
-                notes[index] = Some((NodeAction::Delete, Reason::DuplicatePod { keep }));
+                outcome.writes.deletes.push((index, pod.pod));
+                notes[index] = Some((NodeAction::Delete, Reason::DuplicatePod { keep: keep.pod }));
             }
         }
         return;
@@ -190,33 +190,38 @@ fn prune_running<'s>(
         return;
     }
     // Upstream: manage's surge pruning decides "new" by the hash label only (not the generation label).
-    let mut oldest_new = None;
-    let mut oldest_old = None;
+    let mut oldest_new: Option<DaemonPod<'s>> = None;
+    let mut oldest_old: Option<DaemonPod<'s>> = None;
     for pod in running.iter().copied() {
-        let is_new = pod.revision_hash() == Some(context.hash.as_str());
-        let slot = if is_new { &mut oldest_new } else { &mut oldest_old };
-        if slot.is_none() {
-            *slot = Some(pod);
-            continue;
+        let slot = if pod.has_current_hash {
+            &mut oldest_new
+        } else {
+            &mut oldest_old
+        };
+        match slot {
+            None => *slot = Some(pod),
+            Some(keep) => {
+                let keep = keep.pod;
+                outcome.writes.deletes.push((index, pod.pod));
+                notes[index] = Some((NodeAction::Delete, Reason::DuplicatePod { keep }));
+            }
         }
-        let keep = if is_new { oldest_new } else { oldest_old };
-        outcome.writes.deletes.push((index, pod));
-        notes[index] = Some((
-            NodeAction::Delete,
-            Reason::DuplicatePod {
-                keep: keep.unwrap_or(pod),
-            },
-        ));
     }
     if let (Some(new), Some(old)) = (oldest_new, oldest_old) {
-        if !is_ready(old) {
-            outcome.writes.deletes.push((index, old));
-            notes[index] = Some((NodeAction::Delete, Reason::SurgeOldPodNotReady(old)));
-        } else if is_available(new, context.daemon_set.min_ready_seconds, context.now) {
-            outcome.writes.deletes.push((index, old));
-            notes[index] = Some((NodeAction::Delete, Reason::SurgeNewPodAvailable { old, new }));
+        if !old.ready {
+            outcome.writes.deletes.push((index, old.pod));
+            notes[index] = Some((NodeAction::Delete, Reason::SurgeOldPodNotReady(old.pod)));
+        } else if new.available {
+            outcome.writes.deletes.push((index, old.pod));
+            notes[index] = Some((
+                NodeAction::Delete,
+                Reason::SurgeNewPodAvailable {
+                    old: old.pod,
+                    new: new.pod,
+                },
+            ));
         } else if notes[index].is_none() {
-            notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new }));
+            notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new: new.pod }));
         }
     }
 }

@@ -33,7 +33,8 @@ pub struct Context<'s> {
     pub daemon_set: &'s DaemonSetView,
     /// The current revision's hash.
     pub hash: String,
-    pub template_generation: Option<i64>,
+    /// The template-generation annotation as canonical decimal, when it parses as int64.
+    pub template_generation: Option<String>,
     pub allows_surge: bool,
     pub backoff: &'s FailedPodBackoff,
     pub now: Timestamp,
@@ -142,20 +143,21 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         plan.problems
             .push(format!("required node affinity term ignored: {error}"));
     }
-    let states = pods::node_states(&snapshot.nodes, &claimed_pods.pods, &rules);
     let context = Context {
         daemon_set,
         hash: history.update_hash.clone(),
-        template_generation: daemon_set.template_generation(),
+        template_generation: daemon_set.template_generation().map(|g| g.to_string()),
         allows_surge: intstr::allows_surge(&daemon_set.update_strategy),
         backoff: &snapshot.failed_pod_backoff,
         now: snapshot.now,
     };
+    let states = pods::node_states(&context, &snapshot.nodes, &claimed_pods.pods, &rules);
     let mut notes: Vec<Note<'_>> = vec![None; states.len()];
 
     let observed_generation = if snapshot.expectations_satisfied {
         let rolling_ok = sync_pods(snapshot, &context, &states, &mut notes, &mut plan);
-        if rolling_ok {
+        // Live hashes only matter when there are more old revisions than the limit keeps.
+        if rolling_ok && history.old.len() > daemon_set.revision_history_limit.max(0) as usize {
             let live = pods::live_hashes(&claimed_pods.pods);
             plan.prune_revisions = revisions::prune(&history.old, daemon_set.revision_history_limit, &live);
         }
@@ -167,7 +169,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     };
     plan.history = Some(history);
 
-    let counts = status::count(&context, &states);
+    let counts = status::count(&states);
     let mut status = daemon_set.status;
     status.counts = counts;
     status.observed_generation = observed_generation;
@@ -181,6 +183,29 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     }
     plan.nodes = explain(&context, &states, notes);
     plan
+}
+
+/// Status counters only, for a known update hash: the per-node eligibility and status pass that
+/// upstream's `BenchmarkUpdateDaemonSetStatus` measures (daemon_controller.go updateDaemonSetStatus).
+/// None when the spec is invalid (the full `plan` explains why).
+pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<crate::snapshot::StatusCounts> {
+    let daemon_set = &snapshot.daemon_set;
+    let selector = Selector::compile(daemon_set.selector.as_ref()?)
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let template = TemplateFields::read(&daemon_set.template).ok()?;
+    let rules = EligibilityRules::compile(&template);
+    let claimed = pods::claim_pods(daemon_set, &selector, &snapshot.pods);
+    let context = Context {
+        daemon_set,
+        hash: hash.to_string(),
+        template_generation: daemon_set.template_generation().map(|g| g.to_string()),
+        allows_surge: false,
+        backoff: &snapshot.failed_pod_backoff,
+        now: snapshot.now,
+    };
+    let states = pods::node_states(&context, &snapshot.nodes, &claimed.pods, &rules);
+    Some(status::count(&states))
 }
 
 /// Runs manage, then the rolling update when manage has nothing to write; fills creates/deletes.
@@ -205,7 +230,7 @@ fn sync_pods<'s>(
         let rolled = intstr::rolling_budgets(&snapshot.daemon_set.update_strategy, desired)
             .map_err(|error| format!("couldn't get unavailable numbers: invalid {error}"))
             .and_then(|(max_surge, max_unavailable)| {
-                rolling::rolling_update(context, states, max_surge, max_unavailable, desired, notes)
+                rolling::rolling_update(states, max_surge, max_unavailable, desired, notes)
             });
         match rolled {
             Ok(rolling_writes) => {
@@ -274,16 +299,14 @@ fn default_note<'s>(context: &Context<'s>, state: &NodeState<'s>) -> (NodeAction
     match state.eligibility {
         Some(Eligibility::UntoleratedNoSchedule(taint)) => (NodeAction::Keep, Reason::UntoleratedNoSchedule(taint)),
         _ => {
-            let Some(pod) = state.pods.iter().copied().find(|pod| !pod.is_terminating()) else {
+            let Some(pod) = state.pods.iter().find(|pod| !pod.is_terminating()) else {
                 return (NodeAction::Keep, Reason::NotManaged("nothing to do".into()));
             };
-            let updated = availability::is_updated(pod, &context.hash, context.template_generation);
-            let available = availability::is_available(pod, context.daemon_set.min_ready_seconds, context.now);
-            match (updated, available, &context.daemon_set.update_strategy) {
+            match (pod.updated, pod.available, &context.daemon_set.update_strategy) {
                 (true, true, _) => (NodeAction::Keep, Reason::UpToDate),
-                (true, false, _) => (NodeAction::Keep, Reason::UpToDateNotAvailable(pod)),
+                (true, false, _) => (NodeAction::Keep, Reason::UpToDateNotAvailable(pod.pod)),
                 (false, _, UpdateStrategy::RollingUpdate(_)) => (NodeAction::Wait, Reason::ManageFirst),
-                (false, _, _) => (NodeAction::Keep, Reason::OldPodKeptOnDelete(pod)),
+                (false, _, _) => (NodeAction::Keep, Reason::OldPodKeptOnDelete(pod.pod)),
             }
         }
     }

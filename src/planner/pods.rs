@@ -1,11 +1,12 @@
 //! Which pods and revisions are the DaemonSet's, and the node → daemon pods map (pure).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
-use super::availability::survivor_order;
+use super::Context;
+use super::availability::{is_available, is_ready, is_updated, survivor_order};
 use super::eligibility::{Eligibility, EligibilityRules};
 use super::selector::Selector;
 use crate::snapshot::{ControllerRef, DaemonSetView, Labels, NodeView, PodView, RevisionView};
@@ -126,6 +127,38 @@ pub fn claim_revisions<'s>(
     claimed
 }
 
+/// A claimed pod with what every step asks of it, computed once per sync.
+#[derive(Clone, Copy, Debug)]
+pub struct DaemonPod<'s> {
+    pub pod: &'s PodView,
+    /// Upstream IsPodUpdated: hash label or generation label matches.
+    pub updated: bool,
+    /// The hash label equals the update hash (manage's surge pruning looks at this only).
+    pub has_current_hash: bool,
+    pub ready: bool,
+    pub available: bool,
+}
+
+impl std::ops::Deref for DaemonPod<'_> {
+    type Target = PodView;
+
+    fn deref(&self) -> &PodView {
+        self.pod
+    }
+}
+
+impl<'s> DaemonPod<'s> {
+    fn classify(context: &Context<'_>, pod: &'s PodView) -> Self {
+        DaemonPod {
+            pod,
+            updated: is_updated(pod, &context.hash, context.template_generation.as_deref()),
+            has_current_hash: pod.revision_hash() == Some(context.hash.as_str()),
+            ready: is_ready(pod),
+            available: is_available(pod, context.daemon_set.min_ready_seconds, context.now),
+        }
+    }
+}
+
 /// One entry of upstream's node → daemon pods map, with the node's eligibility.
 #[derive(Clone, Debug)]
 pub struct NodeState<'s> {
@@ -134,8 +167,11 @@ pub struct NodeState<'s> {
     pub eligibility: Option<Eligibility<'s>>,
     /// Pods targeting the node in survivor order (scheduled, oldest, name), terminating ones
     /// included; terminal pods that are also being deleted are left out (kubernetes PR #118716).
-    pub pods: Vec<&'s PodView>,
+    pub pods: NodePods<'s>,
 }
+
+/// A node's daemon pods; nearly always one or two, kept inline.
+pub type NodePods<'s> = SmallVec<[DaemonPod<'s>; 2]>;
 
 impl NodeState<'_> {
     pub fn should_run(&self) -> bool {
@@ -146,22 +182,32 @@ impl NodeState<'_> {
 /// The nodes the DaemonSet cares about: every node that should run a pod or holds one of its pods
 /// (nodes listed in node order, then missing nodes by name).
 /// Upstream: daemon_controller.go getNodesToDaemonPods plus the per-node NodeShouldRunDaemonPod calls.
-pub fn node_states<'s>(nodes: &'s [NodeView], pods: &[&'s PodView], rules: &EligibilityRules) -> Vec<NodeState<'s>> {
-    let mut by_node: FxHashMap<&'s str, Vec<&'s PodView>> = FxHashMap::default();
+pub fn node_states<'s>(
+    context: &Context<'_>,
+    nodes: &'s [NodeView],
+    pods: &[&'s PodView],
+    rules: &EligibilityRules,
+) -> Vec<NodeState<'s>> {
+    // foldhash: node names like node-1234 collide badly under Fx-style hashing.
+    let mut by_node: HashMap<&'s str, NodePods<'s>, foldhash::fast::RandomState> = HashMap::default();
+    by_node.reserve(pods.len());
     for pod in pods {
         if pod.phase.is_terminal() && pod.is_terminating() {
             continue;
         }
         // Upstream: pods without a target node are skipped (GetTargetNodeName error).
         if let Some(target) = pod.target_node.as_deref() {
-            by_node.entry(target).or_default().push(pod);
+            by_node
+                .entry(target)
+                .or_default()
+                .push(DaemonPod::classify(context, pod));
         }
     }
     let mut states = Vec::with_capacity(nodes.len());
     for node in nodes {
         let eligibility = rules.evaluate(node);
         let pods = if by_node.is_empty() {
-            Vec::new()
+            NodePods::new()
         } else {
             by_node.remove(node.name.as_str()).unwrap_or_default()
         };
@@ -185,7 +231,7 @@ pub fn node_states<'s>(nodes: &'s [NodeView], pods: &[&'s PodView], rules: &Elig
     states.extend(missing);
     for state in &mut states {
         if state.pods.len() > 1 {
-            state.pods.sort_by(|a, b| survivor_order(a, b));
+            state.pods.sort_by(|a, b| survivor_order(a.pod, b.pod));
         }
     }
     states

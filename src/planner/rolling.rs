@@ -11,26 +11,19 @@
 //! - Upstream walks a Go map (random order); only the number of candidates taken is defined.
 //!   daemonroll takes candidates in node-name order so that plans are reproducible.
 
-use super::Context;
-use super::availability::{is_available, is_updated};
 use super::manage::{Note, Writes};
 use super::plan::{NodeAction, Reason};
-use super::pods::NodeState;
+use super::pods::{DaemonPod, NodeState};
 use crate::snapshot::PodView;
 
 /// The new and old pod on a node, or None when the node has more than one of either (manage prunes it).
-fn updated_and_old<'s>(
-    context: &Context<'s>,
-    pods: &[&'s PodView],
-) -> Option<(Option<&'s PodView>, Option<&'s PodView>)> {
+type NewAndOld<'s> = (Option<DaemonPod<'s>>, Option<DaemonPod<'s>>);
+
+fn updated_and_old<'s>(pods: &[DaemonPod<'s>]) -> Option<NewAndOld<'s>> {
     let mut new_pod = None;
     let mut old_pod = None;
     for pod in pods.iter().copied().filter(|pod| !pod.is_terminating()) {
-        let slot = if is_updated(pod, &context.hash, context.template_generation) {
-            &mut new_pod
-        } else {
-            &mut old_pod
-        };
+        let slot = if pod.updated { &mut new_pod } else { &mut old_pod };
         if slot.is_some() {
             return None;
         }
@@ -43,7 +36,6 @@ fn updated_and_old<'s>(
 pub type RollingError = String;
 
 pub fn rolling_update<'s>(
-    context: &Context<'s>,
     states: &[NodeState<'s>],
     max_surge: i64,
     max_unavailable: i64,
@@ -51,40 +43,31 @@ pub fn rolling_update<'s>(
     notes: &mut [Note<'s>],
 ) -> Result<Writes<'s>, RollingError> {
     if max_surge == 0 {
-        Ok(without_surge(context, states, max_unavailable, notes))
+        Ok(without_surge(states, max_unavailable, notes))
     } else {
-        with_surge(context, states, max_surge, desired, notes)
+        with_surge(states, max_surge, desired, notes)
     }
-}
-
-fn available(context: &Context<'_>, pod: &PodView) -> bool {
-    is_available(pod, context.daemon_set.min_ready_seconds, context.now)
 }
 
 fn by_node_name(states: &[NodeState<'_>], list: &mut [(usize, &PodView)]) {
     list.sort_by(|a, b| states[a.0].node.cmp(states[b.0].node));
 }
 
-fn without_surge<'s>(
-    context: &Context<'s>,
-    states: &[NodeState<'s>],
-    max_unavailable: i64,
-    notes: &mut [Note<'s>],
-) -> Writes<'s> {
+fn without_surge<'s>(states: &[NodeState<'s>], max_unavailable: i64, notes: &mut [Note<'s>]) -> Writes<'s> {
     let mut unavailable = 0i64;
     let mut blocker: Option<(&'s str, &'s PodView)> = None;
     let mut replacements = Vec::new();
     let mut candidates = Vec::new();
     for (index, state) in states.iter().enumerate() {
-        let counted_unavailable = match updated_and_old(context, &state.pods) {
+        let counted_unavailable = match updated_and_old(&state.pods) {
             None | Some((None, None) | (Some(_), Some(_))) => true,
-            Some((Some(new), None)) => !available(context, new),
+            Some((Some(new), None)) => !new.available,
             Some((None, Some(old))) => {
-                if available(context, old) {
-                    candidates.push((index, old));
+                if old.available {
+                    candidates.push((index, old.pod));
                     false
                 } else {
-                    replacements.push((index, old));
+                    replacements.push((index, old.pod));
                     true
                 }
             }
@@ -95,7 +78,7 @@ fn without_surge<'s>(
             if let Some(pod) = state.pods.first()
                 && blocker.is_none_or(|(node, _)| state.node < node)
             {
-                blocker = Some((state.node, pod));
+                blocker = Some((state.node, pod.pod));
             }
         }
     }
@@ -125,7 +108,6 @@ fn without_surge<'s>(
 }
 
 fn with_surge<'s>(
-    context: &Context<'s>,
     states: &[NodeState<'s>],
     max_surge: i64,
     desired: i64,
@@ -138,13 +120,13 @@ fn with_surge<'s>(
     let mut candidates = Vec::new();
     let mut should_not_run = Vec::new();
     for (index, state) in states.iter().enumerate() {
-        let Some((new_pod, old_pod)) = updated_and_old(context, &state.pods) else {
+        let Some((new_pod, old_pod)) = updated_and_old(&state.pods) else {
             surging += 1;
             continue;
         };
         // Availability is counted on every node, including ones being sunset.
         if let Some(pod) = old_pod.or(new_pod)
-            && available(context, pod)
+            && pod.available
         {
             available_count += 1;
         }
@@ -158,27 +140,33 @@ fn with_surge<'s>(
                         state.node
                     ));
                 };
-                if !available(context, old) {
+                if !old.available {
                     if eligibility.should_run() {
                         forced_creates.push(index);
-                        notes[index] = Some((NodeAction::Create, Reason::SurgeReplaceUnavailable(old)));
+                        notes[index] = Some((NodeAction::Create, Reason::SurgeReplaceUnavailable(old.pod)));
                     } else {
-                        writes.deletes.push((index, old));
-                        notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(old)));
+                        writes.deletes.push((index, old.pod));
+                        notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(old.pod)));
                     }
                 } else if !eligibility.should_run() {
-                    should_not_run.push((index, old));
+                    should_not_run.push((index, old.pod));
                 } else {
-                    candidates.push((index, old));
+                    candidates.push((index, old.pod));
                 }
             }
             (Some(new), Some(old)) => {
-                if available(context, new) {
-                    writes.deletes.push((index, old));
-                    notes[index] = Some((NodeAction::Delete, Reason::SurgeNewPodAvailable { old, new }));
+                if new.available {
+                    writes.deletes.push((index, old.pod));
+                    notes[index] = Some((
+                        NodeAction::Delete,
+                        Reason::SurgeNewPodAvailable {
+                            old: old.pod,
+                            new: new.pod,
+                        },
+                    ));
                 } else {
                     surging += 1;
-                    notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new }));
+                    notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new: new.pod }));
                 }
             }
         }

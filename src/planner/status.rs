@@ -4,12 +4,10 @@
 //! Invariants: only the first pod of a node in survivor order is judged; nodes that do not exist
 //! count nowhere; numberUnavailable = desired − available.
 
-use super::Context;
-use super::availability::{is_available, is_ready, is_updated};
 use super::pods::NodeState;
 use crate::snapshot::StatusCounts;
 
-pub fn count(context: &Context<'_>, states: &[NodeState<'_>]) -> StatusCounts {
+pub fn count(states: &[NodeState<'_>]) -> StatusCounts {
     let mut counts = StatusCounts::default();
     for state in states {
         let Some(eligibility) = state.eligibility else {
@@ -27,13 +25,13 @@ pub fn count(context: &Context<'_>, states: &[NodeState<'_>]) -> StatusCounts {
             continue;
         };
         counts.current_number_scheduled += 1;
-        if is_ready(pod) {
+        if pod.ready {
             counts.number_ready += 1;
-            if is_available(pod, context.daemon_set.min_ready_seconds, context.now) {
+            if pod.available {
                 counts.number_available += 1;
             }
         }
-        if is_updated(pod, &context.hash, context.template_generation) {
+        if pod.updated {
             counts.updated_number_scheduled += 1;
         }
     }

@@ -33,7 +33,8 @@ pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub daemon_set: DaemonSetView,
-    /// Every Node in the cluster (the node lister's view); order does not affect the plan.
+    /// Every Node in the cluster (the node lister's view). Order does not change the plan; keeping
+    /// them sorted by name (as `dump` and the controller's node cache do) spares the planner a sort.
     pub nodes: Arc<[NodeView]>,
     /// Pods of the DaemonSet's namespace that are controlled by it or are orphans.
     pub pods: Vec<Arc<PodView>>,

@@ -1,0 +1,10 @@
+//! Table-driven planner tests: each scenario mirrors an upstream unit test (cited per case) and
+//! states the outcome of ONE real sync (manage first; the rolling update only when manage writes nothing).
+
+mod support;
+
+mod eligibility;
+mod history;
+mod manage;
+mod rolling;
+mod status;

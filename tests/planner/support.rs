@@ -1,0 +1,625 @@
+//! Builders that read like the scenario: `pod("p1").on("n1").old().ready_since(ago(30))`.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use daemonroll::history::hash::revision_hash;
+use daemonroll::history::patch::template_patch;
+use daemonroll::planner::{self, NodeAction, Plan};
+use daemonroll::snapshot::{
+    BackoffEntry, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, NodeView, PodPhase,
+    PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, StatusCounts,
+    TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
+};
+use serde_json::{Value, json};
+
+/// The fixed clock of every scenario.
+pub fn now() -> Timestamp {
+    DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("valid constant")
+}
+
+pub fn ago(seconds: i64) -> Timestamp {
+    now() - TimeDelta::seconds(seconds)
+}
+
+// ---------------------------------------------------------------- nodes
+
+pub struct NodeBuilder(NodeView);
+
+pub fn node(name: &str) -> NodeBuilder {
+    NodeBuilder(NodeView {
+        name: name.into(),
+        ..NodeView::default()
+    })
+}
+
+/// `count` nodes named `node-0`, `node-1`, … (upstream's addNodes naming).
+pub fn nodes(count: usize) -> Vec<NodeBuilder> {
+    (0..count).map(|i| node(&format!("node-{i}"))).collect()
+}
+
+impl NodeBuilder {
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.0.labels.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn taint(mut self, key: &str, value: &str, effect: &str) -> Self {
+        self.0.taints.push(Taint {
+            key: key.into(),
+            value: value.into(),
+            effect: effect.into(),
+        });
+        self
+    }
+
+    pub fn build(self) -> NodeView {
+        self.0
+    }
+}
+
+// ---------------------------------------------------------------- daemon sets
+
+pub struct DaemonSetBuilder(DaemonSetView);
+
+/// A DaemonSet as the API server serves it: defaults applied, generation 1, template generation 1,
+/// selector `app=<name>`, RollingUpdate maxUnavailable 1 / maxSurge 0, revisionHistoryLimit 10.
+pub fn daemon_set(name: &str) -> DaemonSetBuilder {
+    let template = json!({
+        "metadata": {"creationTimestamp": null, "labels": {"app": name}},
+        "spec": {
+            "containers": [{"name": "agent", "image": "agent:v1", "resources": {}}],
+            "restartPolicy": "Always",
+        }
+    });
+    DaemonSetBuilder(DaemonSetView {
+        namespace: "default".into(),
+        name: name.into(),
+        uid: format!("uid-{name}"),
+        generation: 1,
+        annotations: BTreeMap::from([(TEMPLATE_GENERATION_ANNOTATION.to_string(), "1".to_string())]),
+        selector: Some(LabelSelector {
+            match_labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+            match_expressions: Vec::new(),
+        }),
+        template,
+        update_strategy: UpdateStrategy::RollingUpdate(Some(RollingUpdateParams {
+            max_unavailable: Some(IntOrString::Int(1)),
+            max_surge: Some(IntOrString::Int(0)),
+        })),
+        min_ready_seconds: 0,
+        revision_history_limit: 10,
+        status: DaemonSetStatusView::default(),
+        deletion_timestamp: None,
+    })
+}
+
+/// An int budget (`3`) or a percentage (`"20%"`).
+pub trait Budget {
+    fn budget(self) -> IntOrString;
+}
+impl Budget for i64 {
+    fn budget(self) -> IntOrString {
+        IntOrString::Int(self)
+    }
+}
+impl Budget for &str {
+    fn budget(self) -> IntOrString {
+        IntOrString::String(self.into())
+    }
+}
+
+impl DaemonSetBuilder {
+    fn spec_mut(&mut self) -> &mut serde_json::Map<String, Value> {
+        self.0.template["spec"]
+            .as_object_mut()
+            .expect("template spec is an object")
+    }
+
+    fn rolling_mut(&mut self) -> &mut RollingUpdateParams {
+        if !matches!(self.0.update_strategy, UpdateStrategy::RollingUpdate(Some(_))) {
+            self.0.update_strategy = UpdateStrategy::RollingUpdate(Some(RollingUpdateParams::default()));
+        }
+        match &mut self.0.update_strategy {
+            UpdateStrategy::RollingUpdate(Some(params)) => params,
+            _ => unreachable!("set above"),
+        }
+    }
+
+    pub fn image(mut self, image: &str) -> Self {
+        self.0.template["spec"]["containers"][0]["image"] = json!(image);
+        self
+    }
+
+    pub fn node_selector(mut self, key: &str, value: &str) -> Self {
+        let spec = self.spec_mut();
+        let selector = spec.entry("nodeSelector").or_insert_with(|| json!({}));
+        selector[key] = json!(value);
+        self
+    }
+
+    /// `terms` is the JSON list of nodeSelectorTerms.
+    pub fn required_affinity(mut self, terms: Value) -> Self {
+        self.spec_mut().insert(
+            "affinity".into(),
+            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}),
+        );
+        self
+    }
+
+    pub fn tolerations(mut self, tolerations: Value) -> Self {
+        self.spec_mut().insert("tolerations".into(), tolerations);
+        self
+    }
+
+    pub fn host_network(mut self) -> Self {
+        self.spec_mut().insert("hostNetwork".into(), json!(true));
+        self
+    }
+
+    pub fn template_node_name(mut self, node: &str) -> Self {
+        self.spec_mut().insert("nodeName".into(), json!(node));
+        self
+    }
+
+    pub fn max_unavailable(mut self, value: impl Budget) -> Self {
+        self.rolling_mut().max_unavailable = Some(value.budget());
+        self
+    }
+
+    pub fn max_surge(mut self, value: impl Budget) -> Self {
+        self.rolling_mut().max_surge = Some(value.budget());
+        self
+    }
+
+    /// maxSurge as given and maxUnavailable 0 (upstream's newUpdateSurge).
+    pub fn surge(self, value: impl Budget) -> Self {
+        self.max_unavailable(0).max_surge(value)
+    }
+
+    pub fn strategy(mut self, strategy: UpdateStrategy) -> Self {
+        self.0.update_strategy = strategy;
+        self
+    }
+
+    pub fn on_delete(self) -> Self {
+        self.strategy(UpdateStrategy::OnDelete)
+    }
+
+    pub fn min_ready_seconds(mut self, seconds: i32) -> Self {
+        self.0.min_ready_seconds = seconds;
+        self
+    }
+
+    pub fn revision_history_limit(mut self, limit: i32) -> Self {
+        self.0.revision_history_limit = limit;
+        self
+    }
+
+    /// metadata.generation and the template-generation annotation.
+    pub fn generation(mut self, generation: i64) -> Self {
+        self.0.generation = generation;
+        self.0
+            .annotations
+            .insert(TEMPLATE_GENERATION_ANNOTATION.into(), generation.to_string());
+        self
+    }
+
+    pub fn without_template_generation(mut self) -> Self {
+        self.0.annotations.remove(TEMPLATE_GENERATION_ANNOTATION);
+        self
+    }
+
+    pub fn status(mut self, counts: StatusCounts, observed_generation: i64) -> Self {
+        self.0.status.counts = counts;
+        self.0.status.observed_generation = observed_generation;
+        self
+    }
+
+    pub fn collision_count(mut self, count: i32) -> Self {
+        self.0.status.collision_count = Some(count);
+        self
+    }
+
+    pub fn selector(mut self, selector: Option<LabelSelector>) -> Self {
+        self.0.selector = selector;
+        self
+    }
+
+    pub fn template_labels(mut self, labels: Value) -> Self {
+        self.0.template["metadata"]["labels"] = labels;
+        self
+    }
+
+    pub fn deleting(mut self) -> Self {
+        self.0.deletion_timestamp = Some(ago(5));
+        self
+    }
+
+    pub fn build(self) -> DaemonSetView {
+        self.0
+    }
+}
+
+/// The hash a revision of this DaemonSet's current template gets (no revisions in the snapshot).
+pub fn current_hash(daemon_set: &DaemonSetView) -> String {
+    revision_hash(&template_patch(&daemon_set.template), daemon_set.status.collision_count)
+}
+
+pub const OLD_HASH: &str = "old-hash";
+
+// ---------------------------------------------------------------- pods
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Revision {
+    /// Current hash and generation labels.
+    New,
+    /// OLD_HASH and the previous generation.
+    Old,
+    /// No revision labels at all.
+    Unlabelled,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    DaemonSet,
+    Orphan,
+    Other,
+}
+
+pub struct PodBuilder {
+    view: PodView,
+    revision: Revision,
+    owner: Owner,
+    selector_labels: bool,
+}
+
+/// A running daemon pod of the current revision, ready for an hour, created two hours ago, not yet on a node.
+pub fn pod(name: &str) -> PodBuilder {
+    PodBuilder {
+        view: PodView {
+            name: name.into(),
+            uid: format!("uid-{name}"),
+            phase: PodPhase::Running,
+            ready: Some(ReadyCondition {
+                is_true: true,
+                last_transition_time: Some(ago(3600)),
+            }),
+            creation_timestamp: Some(ago(7200)),
+            ..PodView::default()
+        },
+        revision: Revision::New,
+        owner: Owner::DaemonSet,
+        selector_labels: true,
+    }
+}
+
+impl PodBuilder {
+    /// Bound to `node` (spec.nodeName).
+    pub fn on(mut self, node: &str) -> Self {
+        self.view.node_name = node.into();
+        self.view.target_node = Some(node.into());
+        self
+    }
+
+    /// Unscheduled, pinned to `node` by the node-name affinity.
+    pub fn pinned_to(mut self, node: &str) -> Self {
+        self.view.node_name.clear();
+        self.view.target_node = Some(node.into());
+        self
+    }
+
+    pub fn old(mut self) -> Self {
+        self.revision = Revision::Old;
+        self
+    }
+
+    pub fn new_revision(mut self) -> Self {
+        self.revision = Revision::New;
+        self
+    }
+
+    pub fn unlabelled(mut self) -> Self {
+        self.revision = Revision::Unlabelled;
+        self
+    }
+
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.view.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Labels that do not match the DaemonSet's selector.
+    pub fn not_matching_selector(mut self) -> Self {
+        self.selector_labels = false;
+        self
+    }
+
+    pub fn ready_since(mut self, since: Timestamp) -> Self {
+        self.view.ready = Some(ReadyCondition {
+            is_true: true,
+            last_transition_time: Some(since),
+        });
+        self
+    }
+
+    /// Ready with no lastTransitionTime.
+    pub fn ready_without_time(mut self) -> Self {
+        self.view.ready = Some(ReadyCondition {
+            is_true: true,
+            last_transition_time: None,
+        });
+        self
+    }
+
+    pub fn not_ready(mut self) -> Self {
+        self.view.ready = Some(ReadyCondition {
+            is_true: false,
+            last_transition_time: Some(ago(60)),
+        });
+        self
+    }
+
+    pub fn phase(mut self, phase: PodPhase) -> Self {
+        self.view.phase = phase;
+        self
+    }
+
+    pub fn failed(self) -> Self {
+        self.phase(PodPhase::Failed).not_ready()
+    }
+
+    pub fn succeeded(self) -> Self {
+        self.phase(PodPhase::Succeeded).not_ready()
+    }
+
+    /// Pending and without conditions, as just created.
+    pub fn pending(mut self) -> Self {
+        self.view.phase = PodPhase::Pending;
+        self.view.ready = None;
+        self
+    }
+
+    pub fn terminating(mut self) -> Self {
+        self.view.deletion_timestamp = Some(ago(1));
+        self
+    }
+
+    pub fn created(mut self, at: Timestamp) -> Self {
+        self.view.creation_timestamp = Some(at);
+        self
+    }
+
+    pub fn orphan(mut self) -> Self {
+        self.owner = Owner::Orphan;
+        self
+    }
+
+    pub fn owned_by_other(mut self) -> Self {
+        self.owner = Owner::Other;
+        self
+    }
+
+    fn build_for(mut self, daemon_set: &DaemonSetView, hash: &str) -> PodView {
+        if self.selector_labels {
+            for (key, value) in daemon_set.selector.iter().flat_map(|s| s.match_labels.iter()) {
+                self.view.labels.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        let generation = daemon_set.template_generation().unwrap_or(1);
+        match self.revision {
+            Revision::New => {
+                self.view
+                    .labels
+                    .entry(REVISION_HASH_LABEL.into())
+                    .or_insert_with(|| hash.into());
+                self.view
+                    .labels
+                    .entry(TEMPLATE_GENERATION_LABEL.into())
+                    .or_insert_with(|| generation.to_string());
+            }
+            Revision::Old => {
+                self.view
+                    .labels
+                    .entry(REVISION_HASH_LABEL.into())
+                    .or_insert_with(|| OLD_HASH.into());
+                self.view
+                    .labels
+                    .entry(TEMPLATE_GENERATION_LABEL.into())
+                    .or_insert_with(|| (generation - 1).to_string());
+            }
+            Revision::Unlabelled => {}
+        }
+        self.view.controller = match self.owner {
+            Owner::DaemonSet => Some(ControllerRef {
+                api_version: "apps/v1".into(),
+                kind: "DaemonSet".into(),
+                name: daemon_set.name.clone(),
+                uid: daemon_set.uid.clone(),
+            }),
+            Owner::Orphan => None,
+            Owner::Other => Some(ControllerRef {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: "other".into(),
+                uid: "uid-other".into(),
+            }),
+        };
+        self.view
+    }
+}
+
+// ---------------------------------------------------------------- revisions
+
+/// A revision owned by the DaemonSet holding `data`, labelled with `hash`.
+pub fn revision(daemon_set: &DaemonSetView, name: &str, hash: Option<&str>, number: i64, data: Value) -> RevisionView {
+    let mut labels: BTreeMap<String, String> = daemon_set
+        .selector
+        .iter()
+        .flat_map(|s| s.match_labels.clone())
+        .collect();
+    if let Some(hash) = hash {
+        labels.insert(REVISION_HASH_LABEL.into(), hash.into());
+    }
+    RevisionView {
+        name: name.into(),
+        uid: format!("uid-{name}"),
+        labels,
+        controller: Some(ControllerRef {
+            api_version: "apps/v1".into(),
+            kind: "DaemonSet".into(),
+            name: daemon_set.name.clone(),
+            uid: daemon_set.uid.clone(),
+        }),
+        revision: number,
+        data,
+        deletion_timestamp: None,
+    }
+}
+
+/// Revision data holding this DaemonSet's current template, as the API server serves it.
+pub fn current_data(daemon_set: &DaemonSetView) -> Value {
+    serde_json::from_slice(&template_patch(&daemon_set.template)).expect("patch is JSON")
+}
+
+// ---------------------------------------------------------------- clusters
+
+pub struct Cluster {
+    daemon_set: DaemonSetView,
+    nodes: Vec<NodeView>,
+    pods: Vec<PodBuilder>,
+    revisions: Vec<RevisionView>,
+    backoff: BTreeMap<String, BackoffEntry>,
+    expectations_satisfied: bool,
+    burst: Option<usize>,
+}
+
+pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
+    Cluster {
+        daemon_set: daemon_set.build(),
+        nodes: Vec::new(),
+        pods: Vec::new(),
+        revisions: Vec::new(),
+        backoff: BTreeMap::new(),
+        expectations_satisfied: true,
+        burst: None,
+    }
+}
+
+impl Cluster {
+    pub fn nodes(mut self, nodes: impl IntoIterator<Item = NodeBuilder>) -> Self {
+        self.nodes.extend(nodes.into_iter().map(NodeBuilder::build));
+        self
+    }
+
+    pub fn pods(mut self, pods: impl IntoIterator<Item = PodBuilder>) -> Self {
+        self.pods.extend(pods);
+        self
+    }
+
+    pub fn revisions(mut self, revisions: impl IntoIterator<Item = RevisionView>) -> Self {
+        self.revisions.extend(revisions);
+        self
+    }
+
+    /// A failed pod on `node` was deleted `seconds_ago` with the backoff then at `delay`.
+    pub fn backoff(mut self, node: &str, seconds_ago: i64, delay: Duration) -> Self {
+        self.backoff.insert(
+            node.into(),
+            BackoffEntry {
+                last_update: ago(seconds_ago),
+                delay,
+            },
+        );
+        self
+    }
+
+    pub fn expectations_pending(mut self) -> Self {
+        self.expectations_satisfied = false;
+        self
+    }
+
+    pub fn burst(mut self, burst: usize) -> Self {
+        self.burst = Some(burst);
+        self
+    }
+
+    pub fn daemon_set(&self) -> &DaemonSetView {
+        &self.daemon_set
+    }
+
+    pub fn snapshot(self) -> Snapshot {
+        let hash = current_hash(&self.daemon_set);
+        let pods = self
+            .pods
+            .into_iter()
+            .map(|p| Arc::new(p.build_for(&self.daemon_set, &hash)))
+            .collect();
+        let mut snapshot = Snapshot::new(self.daemon_set, now());
+        snapshot.nodes = Arc::from(self.nodes);
+        snapshot.pods = pods;
+        snapshot.revisions = self.revisions;
+        snapshot.failed_pod_backoff.entries = self.backoff;
+        snapshot.expectations_satisfied = self.expectations_satisfied;
+        if let Some(burst) = self.burst {
+            snapshot.burst_replicas = burst;
+        }
+        snapshot
+    }
+}
+
+// ---------------------------------------------------------------- outcomes
+
+/// What one sync writes to pods: sorted node names to create on and pod names to delete.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub creates: Vec<String>,
+    pub deletes: Vec<String>,
+}
+
+pub fn writes(creates: &[&str], deletes: &[&str]) -> Outcome {
+    Outcome {
+        creates: creates.iter().map(|s| s.to_string()).collect(),
+        deletes: deletes.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn outcome_of(plan: &Plan<'_>) -> Outcome {
+    Outcome {
+        creates: plan.creates.iter().map(|n| n.to_string()).collect(),
+        deletes: plan.deletes.iter().map(|p| p.name.clone()).collect(),
+    }
+}
+
+pub fn outcome(snapshot: &Snapshot) -> Outcome {
+    outcome_of(&planner::plan(snapshot))
+}
+
+/// Counters in upstream's order: desired, current, misscheduled, ready, updated, available, unavailable.
+pub fn counts(values: [i32; 7]) -> StatusCounts {
+    StatusCounts {
+        desired_number_scheduled: values[0],
+        current_number_scheduled: values[1],
+        number_misscheduled: values[2],
+        number_ready: values[3],
+        updated_number_scheduled: values[4],
+        number_available: values[5],
+        number_unavailable: values[6],
+    }
+}
+
+pub fn status_counts(snapshot: &Snapshot) -> StatusCounts {
+    planner::plan(snapshot)
+        .status
+        .map(|update| update.status.counts)
+        .unwrap_or_default()
+}
+
+pub fn action_on(plan: &Plan<'_>, node: &str) -> Option<NodeAction> {
+    plan.nodes.iter().find(|note| note.node == node).map(|note| note.action)
+}
