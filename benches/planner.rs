@@ -5,7 +5,6 @@
 //!     "exclusion" affinity; the per-node eligibility + status pass.
 //! (b) a full plan mid-rollout: one pod per node, half of them on the new revision.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -15,7 +14,7 @@ use daemonroll::history::hash::revision_hash;
 use daemonroll::history::patch::template_patch;
 use daemonroll::planner;
 use daemonroll::snapshot::{
-    ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, NodeView, PodPhase, PodView,
+    ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView, PodPhase, PodView,
     ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, UpdateStrategy,
 };
 use serde_json::{Value, json};
@@ -51,9 +50,9 @@ fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
         name: "bench".into(),
         uid: "uid-bench".into(),
         generation: 2,
-        annotations: BTreeMap::from([("deprecated.daemonset.template.generation".into(), "2".into())]),
+        annotations: Labels::from([("deprecated.daemonset.template.generation", "2")]),
         selector: Some(LabelSelector {
-            match_labels: BTreeMap::from([("name".into(), "bench".into())]),
+            match_labels: Labels::from([("name", "bench")]),
             match_expressions: Vec::new(),
         }),
         template,
@@ -71,11 +70,11 @@ fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
 fn nodes(count: usize) -> Arc<[NodeView]> {
     (0..count)
         .map(|i| NodeView {
-            name: format!("node-{i}"),
-            labels: BTreeMap::from([
-                ("kubernetes.io/hostname".into(), format!("node-{i}")),
-                ("topology.kubernetes.io/zone".into(), format!("zone-{}", i % 3)),
-                ("topology.kubernetes.io/region".into(), "region-1".into()),
+            name: format!("node-{i}").into(),
+            labels: Labels::from([
+                ("kubernetes.io/hostname", format!("node-{i}")),
+                ("topology.kubernetes.io/zone", format!("zone-{}", i % 3)),
+                ("topology.kubernetes.io/region", "region-1".to_string()),
             ]),
             taints: Vec::new(),
         })
@@ -96,15 +95,12 @@ fn revision(ds: &DaemonSetView, template: &Value, number: i64, hash: &str) -> Re
     RevisionView {
         name: format!("bench-{hash}"),
         uid: format!("uid-{hash}"),
-        labels: BTreeMap::from([
-            ("name".into(), "bench".into()),
-            ("controller-revision-hash".into(), hash.into()),
-        ]),
+        labels: Labels::from([("name", "bench"), ("controller-revision-hash", hash)]),
         controller: Some(ControllerRef {
             api_version: "apps/v1".into(),
             kind: "DaemonSet".into(),
-            name: ds.name.clone(),
-            uid: ds.uid.clone(),
+            name: ds.name.as_str().into(),
+            uid: ds.uid.as_str().into(),
         }),
         revision: number,
         data: json!({"spec": {"template": data_template}}),
@@ -135,16 +131,16 @@ fn mid_rollout(count: usize) -> Snapshot {
                 ("oldhash", "1")
             };
             Arc::new(PodView {
-                name: format!("bench-{i:05}"),
-                uid: format!("uid-pod-{i}"),
-                labels: BTreeMap::from([
-                    ("name".into(), "bench".into()),
-                    ("controller-revision-hash".into(), hash.into()),
-                    ("pod-template-generation".into(), generation.into()),
+                name: format!("bench-{i:05}").into(),
+                uid: format!("uid-pod-{i}").into(),
+                labels: Labels::from([
+                    ("name", "bench"),
+                    ("controller-revision-hash", hash),
+                    ("pod-template-generation", generation),
                 ]),
                 controller: Some(owner.clone()),
-                node_name: format!("node-{i}"),
-                target_node: Some(format!("node-{i}")),
+                node_name: format!("node-{i}").into(),
+                target_node: Some(format!("node-{i}").into()),
                 phase: PodPhase::Running,
                 ready: Some(ReadyCondition {
                     is_true: true,
@@ -158,6 +154,8 @@ fn mid_rollout(count: usize) -> Snapshot {
     let mut snapshot = Snapshot::new(ds, now());
     snapshot.nodes = sorted_nodes(count);
     snapshot.pods = pods;
+    // As the snapshot builders provide them: pods ordered by target node.
+    daemonroll::snapshot::dump::sort_by_target_node(&mut snapshot.pods);
     snapshot.revisions = revisions;
     snapshot
 }

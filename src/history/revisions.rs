@@ -55,7 +55,7 @@ pub fn hash_of(revision: &RevisionView) -> &str {
     revision
         .labels
         .get(REVISION_HASH_LABEL)
-        .map_or(revision.name.as_str(), String::as_str)
+        .unwrap_or(revision.name.as_str())
 }
 
 /// Upstream: update.go Match — data bytes equal the template patch.
@@ -105,7 +105,7 @@ pub fn construct<'s>(
             ),
             // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
             Some(existing) if matches(existing, patch) => (
-                existing.labels.get(REVISION_HASH_LABEL).cloned().unwrap_or_default(),
+                existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
                 CurrentRevision::Existing {
                     name: existing.name.as_str(),
                     renumber_to: None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::Context;
 use super::eligibility::Eligibility;
 use super::plan::{NodeAction, PlannedEvent, Reason};
-use super::pods::{DaemonPod, NodeState};
+use super::pods::{DaemonPod, NodePods, NodeState};
 use crate::snapshot::{BackoffEntry, PodPhase, PodView};
 
 pub type Note<'s> = Option<(NodeAction, Reason<'s>)>;
@@ -98,17 +98,17 @@ fn sweep_node<'s>(
     notes: &mut [Note<'s>],
     outcome: &mut ManageOutcome<'s>,
     advanced: &mut HashSet<&'s str>,
-) -> Vec<DaemonPod<'s>> {
-    let mut running = Vec::with_capacity(state.pods.len());
+) -> NodePods<'s> {
+    let mut running = NodePods::new();
     for daemon_pod in state.pods.iter().copied() {
         let pod = daemon_pod.pod;
-        if pod.is_terminating() {
+        if daemon_pod.is_terminating() {
             if notes[index].is_none() {
                 notes[index] = Some((NodeAction::Wait, Reason::Terminating(pod)));
             }
             continue;
         }
-        match pod.phase {
+        match daemon_pod.phase {
             PodPhase::Failed => {
                 let remaining = if advanced.contains(state.node) {
                     Some(context.backoff.initial)

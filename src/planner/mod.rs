@@ -8,6 +8,7 @@ pub mod availability;
 pub mod eligibility;
 pub mod intstr;
 pub mod manage;
+pub mod new_pod;
 pub mod plan;
 pub mod pods;
 pub mod rolling;
@@ -64,7 +65,22 @@ fn empty_plan(daemon_set: &DaemonSetView) -> Plan<'_> {
 pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let daemon_set = &snapshot.daemon_set;
     let mut plan = empty_plan(daemon_set);
-    // Upstream: syncDaemonSet returns before anything else for a DaemonSet being deleted.
+    // Upstream: syncDaemonSet checks for the selector that selects everything first (event, nothing else),
+    // then returns for a DaemonSet being deleted, before history, manage and status.
+    if daemon_set
+        .selector
+        .as_ref()
+        .is_some_and(|s| s.match_labels.is_empty() && s.match_expressions.is_empty())
+    {
+        let message = "This daemon set is selecting all pods. A non-empty selector is required.";
+        plan.events.push(PlannedEvent {
+            warning: true,
+            reason: "SelectingAll",
+            message: message.into(),
+        });
+        plan.problems.push(message.into());
+        return plan;
+    }
     if daemon_set.deletion_timestamp.is_some() {
         plan.problems
             .push("the DaemonSet is being deleted: its pods are left to the garbage collector".into());
@@ -82,16 +98,6 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         }
         Some(Ok(selector)) => selector,
     };
-    if selector.is_empty() {
-        let message = "This daemon set is selecting all pods. A non-empty selector is required.";
-        plan.events.push(PlannedEvent {
-            warning: true,
-            reason: "SelectingAll",
-            message: message.into(),
-        });
-        plan.problems.push(message.into());
-        return plan;
-    }
     let template = match TemplateFields::read(&daemon_set.template) {
         Ok(template) => template,
         Err(error) => {
@@ -127,14 +133,10 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         return plan;
     }
 
-    let claimed_pods = pods::claim_pods(daemon_set, &selector, &snapshot.pods);
-    plan.ownership.adopt_pods = claimed_pods.adopted;
-    plan.ownership.release_pods = claimed_pods.released;
     if !history.duplicates.is_empty() {
-        plan.relabel_pods = claimed_pods
+        plan.relabel_pods = pods::claim_pods(daemon_set, &selector, &snapshot.pods)
             .pods
-            .iter()
-            .copied()
+            .into_iter()
             .filter(|pod| pod.revision_hash().unwrap_or_default() != history.update_hash)
             .collect();
     }
@@ -151,14 +153,19 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         backoff: &snapshot.failed_pod_backoff,
         now: snapshot.now,
     };
-    let states = pods::node_states(&context, &snapshot.nodes, &claimed_pods.pods, &rules);
+    let map = pods::node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules, true);
+    plan.ownership.adopt_pods = map.adopted;
+    plan.ownership.release_pods = map.released;
+    let states = map.states;
+    let sorted_by_name = map.sorted_by_name;
     let mut notes: Vec<Note<'_>> = vec![None; states.len()];
 
     let observed_generation = if snapshot.expectations_satisfied {
-        let rolling_ok = sync_pods(snapshot, &context, &states, &mut notes, &mut plan);
+        let rolling_ok = sync_pods(snapshot, &context, &states, sorted_by_name, &mut notes, &mut plan);
         // Live hashes only matter when there are more old revisions than the limit keeps.
         if rolling_ok && history.old.len() > daemon_set.revision_history_limit.max(0) as usize {
-            let live = pods::live_hashes(&claimed_pods.pods);
+            let claimed = pods::claim_pods(daemon_set, &selector, &snapshot.pods);
+            let live = pods::live_hashes(&claimed.pods);
             plan.prune_revisions = revisions::prune(&history.old, daemon_set.revision_history_limit, &live);
         }
         daemon_set.generation
@@ -175,13 +182,17 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     status.observed_generation = observed_generation;
     let stored = &daemon_set.status;
     let changed = !(stored.counts == counts && stored.observed_generation >= daemon_set.generation);
+    if !changed {
+        // Nothing is written, so the stored observedGeneration (possibly ahead) stays.
+        status.observed_generation = stored.observed_generation;
+    }
     plan.status = Some(StatusUpdate { status, changed });
     // Upstream: updateDaemonSetStatus requeues after minReadySeconds while pods are ready but not available.
     if daemon_set.min_ready_seconds > 0 && counts.number_ready != counts.number_available {
         let wait = Duration::from_secs(daemon_set.min_ready_seconds.unsigned_abs().into());
         plan.requeue_after = Some(plan.requeue_after.map_or(wait, |r| r.min(wait)));
     }
-    plan.nodes = explain(&context, &states, notes);
+    plan.nodes = explain(&context, &states, sorted_by_name, notes);
     plan
 }
 
@@ -195,7 +206,6 @@ pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<crate::snapshot::S
         .filter(|s| !s.is_empty())?;
     let template = TemplateFields::read(&daemon_set.template).ok()?;
     let rules = EligibilityRules::compile(&template);
-    let claimed = pods::claim_pods(daemon_set, &selector, &snapshot.pods);
     let context = Context {
         daemon_set,
         hash: hash.to_string(),
@@ -204,8 +214,8 @@ pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<crate::snapshot::S
         backoff: &snapshot.failed_pod_backoff,
         now: snapshot.now,
     };
-    let states = pods::node_states(&context, &snapshot.nodes, &claimed.pods, &rules);
-    Some(status::count(&states))
+    let map = pods::node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules, false);
+    Some(status::count(&map.states))
 }
 
 /// Runs manage, then the rolling update when manage has nothing to write; fills creates/deletes.
@@ -214,6 +224,7 @@ fn sync_pods<'s>(
     snapshot: &'s Snapshot,
     context: &Context<'s>,
     states: &[NodeState<'s>],
+    sorted_by_name: bool,
     notes: &mut [Note<'s>],
     plan: &mut Plan<'s>,
 ) -> bool {
@@ -230,7 +241,7 @@ fn sync_pods<'s>(
         let rolled = intstr::rolling_budgets(&snapshot.daemon_set.update_strategy, desired)
             .map_err(|error| format!("couldn't get unavailable numbers: invalid {error}"))
             .and_then(|(max_surge, max_unavailable)| {
-                rolling::rolling_update(states, max_surge, max_unavailable, desired, notes)
+                rolling::rolling_update(states, sorted_by_name, max_surge, max_unavailable, desired, notes)
             });
         match rolled {
             Ok(rolling_writes) => {
@@ -245,37 +256,60 @@ fn sync_pods<'s>(
             }
         }
     }
-    apply_burst_cap(snapshot.burst_replicas, states, writes, notes, plan);
+    apply_burst_cap(snapshot.burst_replicas, states, sorted_by_name, writes, notes, plan);
     rolling_ok
 }
 
-/// Sorts creates by node and deletes by pod name and keeps the first `burst` of each.
-/// Upstream: daemon_controller.go syncNodes (burstReplicas).
+/// Keeps the first `burst` creates and deletes, then sorts them (nodes and pods by name).
+/// Upstream: daemon_controller.go syncNodes keeps the first burstReplicas of each list. Manage's lists
+/// follow the node lister (no defined order), so daemonroll takes them by name; the rolling update's
+/// lists are in priority order (replacements of unavailable pods before budgeted candidates), which the
+/// cap keeps, so that capping never drops a replacement in favour of a candidate.
 fn apply_burst_cap<'s>(
     burst: usize,
     states: &[NodeState<'s>],
+    sorted_by_name: bool,
     writes: Writes<'s>,
     notes: &mut [Note<'s>],
     plan: &mut Plan<'s>,
 ) {
+    let by_node = |a: &usize, b: &usize| {
+        if sorted_by_name {
+            a.cmp(b)
+        } else {
+            states[*a].node.cmp(states[*b].node)
+        }
+    };
+    let by_name = plan.step != Step::RollingUpdate;
     let mut creates = writes.creates;
-    creates.sort_by(|a, b| states[*a].node.cmp(states[*b].node));
+    if by_name {
+        creates.sort_by(by_node);
+    }
     for index in creates.iter().skip(burst) {
         notes[*index] = Some((NodeAction::Wait, Reason::BurstCapped(burst)));
     }
     creates.truncate(burst);
+    creates.sort_by(by_node);
     let mut deletes = writes.deletes;
-    deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    if by_name {
+        deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    }
     for (index, _) in deletes.iter().skip(burst) {
         notes[*index] = Some((NodeAction::Wait, Reason::BurstCapped(burst)));
     }
     deletes.truncate(burst);
+    deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     plan.creates = creates.into_iter().map(|index| states[index].node).collect();
     plan.deletes = deletes.into_iter().map(|(_, pod)| pod).collect();
 }
 
 /// One note per node the DaemonSet cares about, sorted by node name.
-fn explain<'s>(context: &Context<'s>, states: &[NodeState<'s>], notes: Vec<Note<'s>>) -> Vec<NodeNote<'s>> {
+fn explain<'s>(
+    context: &Context<'s>,
+    states: &[NodeState<'s>],
+    sorted_by_name: bool,
+    notes: Vec<Note<'s>>,
+) -> Vec<NodeNote<'s>> {
     let mut explained: Vec<NodeNote<'s>> = states
         .iter()
         .zip(notes)
@@ -288,7 +322,7 @@ fn explain<'s>(context: &Context<'s>, states: &[NodeState<'s>], notes: Vec<Note<
             }
         })
         .collect();
-    if !explained.is_sorted_by(|a, b| a.node <= b.node) {
+    if !sorted_by_name {
         explained.sort_by(|a, b| a.node.cmp(b.node));
     }
     explained

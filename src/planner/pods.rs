@@ -9,7 +9,7 @@ use super::Context;
 use super::availability::{is_available, is_ready, is_updated, survivor_order};
 use super::eligibility::{Eligibility, EligibilityRules};
 use super::selector::Selector;
-use crate::snapshot::{ControllerRef, DaemonSetView, Labels, NodeView, PodView, RevisionView};
+use crate::snapshot::{ControllerRef, DaemonSetView, Labels, NodeView, PodPhase, PodView, RevisionView};
 
 /// How an object relates to the DaemonSet. Upstream: controller_ref_manager.go ClaimObject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +131,9 @@ pub fn claim_revisions<'s>(
 #[derive(Clone, Copy, Debug)]
 pub struct DaemonPod<'s> {
     pub pod: &'s PodView,
+    /// Copied from the pod so that later steps need not visit it again.
+    pub phase: PodPhase,
+    pub terminating: bool,
     /// Upstream IsPodUpdated: hash label or generation label matches.
     pub updated: bool,
     /// The hash label equals the update hash (manage's surge pruning looks at this only).
@@ -148,11 +151,22 @@ impl std::ops::Deref for DaemonPod<'_> {
 }
 
 impl<'s> DaemonPod<'s> {
+    pub fn is_terminating(&self) -> bool {
+        self.terminating
+    }
+
     fn classify(context: &Context<'_>, pod: &'s PodView) -> Self {
+        // Upstream reads a missing label as "" (Go map lookup).
+        let has_current_hash = pod.revision_hash().unwrap_or_default() == context.hash;
+        // Upstream: util/daemonset_util.go IsPodUpdated — the hash (when set), else the generation label.
+        let updated = (has_current_hash && !context.hash.is_empty())
+            || is_updated(pod, "", context.template_generation.as_deref());
         DaemonPod {
             pod,
-            updated: is_updated(pod, &context.hash, context.template_generation.as_deref()),
-            has_current_hash: pod.revision_hash() == Some(context.hash.as_str()),
+            phase: pod.phase,
+            terminating: pod.is_terminating(),
+            updated,
+            has_current_hash,
             ready: is_ready(pod),
             available: is_available(pod, context.daemon_set.min_ready_seconds, context.now),
         }
@@ -179,47 +193,222 @@ impl NodeState<'_> {
     }
 }
 
-/// The nodes the DaemonSet cares about: every node that should run a pod or holds one of its pods
-/// (nodes listed in node order, then missing nodes by name).
-/// Upstream: daemon_controller.go getNodesToDaemonPods plus the per-node NodeShouldRunDaemonPod calls.
-pub fn node_states<'s>(
-    context: &Context<'_>,
-    nodes: &'s [NodeView],
-    pods: &[&'s PodView],
-    rules: &EligibilityRules,
-) -> Vec<NodeState<'s>> {
-    // foldhash: node names like node-1234 collide badly under Fx-style hashing.
-    let mut by_node: HashMap<&'s str, NodePods<'s>, foldhash::fast::RandomState> = HashMap::default();
-    by_node.reserve(pods.len());
-    for pod in pods {
-        if pod.phase.is_terminal() && pod.is_terminating() {
-            continue;
+/// The node → daemon pods map and the ownership changes claiming implies.
+pub struct NodeMap<'s> {
+    pub states: Vec<NodeState<'s>>,
+    /// The states are in node-name order (nodes came sorted and no pod targets a missing node), so
+    /// state index order is name order and name comparisons can be skipped.
+    pub sorted_by_name: bool,
+    pub adopted: Vec<&'s PodView>,
+    pub released: Vec<&'s PodView>,
+}
+
+/// Claims candidate pods and classifies the ones that belong on a node.
+struct Filer<'c, 's> {
+    context: &'c Context<'c>,
+    selector: &'c Selector,
+    adopted: Vec<&'s PodView>,
+    released: Vec<&'s PodView>,
+}
+
+impl<'s> Filer<'_, 's> {
+    /// The pod as a daemon pod of its target node, or None when it is not the DaemonSet's, is a
+    /// deleted terminal pod (kubernetes PR #118716), or has no target node (GetTargetNodeName error).
+    fn file(&mut self, pod: &'s PodView) -> Option<DaemonPod<'s>> {
+        let daemon_set = self.context.daemon_set;
+        match claim(
+            daemon_set,
+            self.selector,
+            pod.controller.as_ref(),
+            &pod.labels,
+            pod.is_terminating(),
+        ) {
+            Claim::Owned => {}
+            Claim::Adopt => self.adopted.push(pod),
+            Claim::Release => {
+                self.released.push(pod);
+                return None;
+            }
+            Claim::Ignore => return None,
         }
-        // Upstream: pods without a target node are skipped (GetTargetNodeName error).
-        if let Some(target) = pod.target_node.as_deref() {
-            by_node
-                .entry(target)
-                .or_default()
-                .push(DaemonPod::classify(context, pod));
+        if (pod.phase.is_terminal() && pod.is_terminating()) || pod.target_node.is_none() {
+            return None;
+        }
+        Some(DaemonPod::classify(self.context, pod))
+    }
+
+    fn finish(self, states: Vec<NodeState<'s>>, sorted_by_name: bool) -> NodeMap<'s> {
+        NodeMap {
+            states,
+            sorted_by_name,
+            adopted: self.adopted,
+            released: self.released,
+        }
+    }
+}
+
+/// The nodes the DaemonSet cares about: every node that should run a pod or holds one of its pods
+/// (nodes in node order, then missing nodes by name). Each pod is claimed, classified and filed
+/// in one visit. Upstream: daemon_controller.go getNodesToDaemonPods plus the per-node
+/// NodeShouldRunDaemonPod calls.
+///
+/// Fast path: when nodes are sorted by name and candidates by target node (as the snapshot
+/// builders provide them), both are walked in step without hashing. Otherwise pods are filed
+/// through a node-name index. Both give the same map.
+///
+/// `track_order`: whether to find out if the states come out in name order (`sorted_by_name`);
+/// callers that do not order their output skip the name comparisons.
+pub fn node_map<'s>(
+    context: &Context<'_>,
+    selector: &Selector,
+    nodes: &'s [NodeView],
+    candidates: &'s [Arc<PodView>],
+    rules: &EligibilityRules,
+    track_order: bool,
+) -> NodeMap<'s> {
+    if candidates.is_empty() {
+        let mut states = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            push_state(&mut states, node, rules, NodePods::new());
+        }
+        let sorted_by_name = track_order && nodes.is_sorted_by(|a, b| a.name <= b.name);
+        return NodeMap {
+            states,
+            sorted_by_name,
+            adopted: Vec::new(),
+            released: Vec::new(),
+        };
+    }
+    merge_sorted(context, selector, nodes, candidates, rules)
+        .unwrap_or_else(|| file_by_index(context, selector, nodes, candidates, rules))
+}
+
+fn push_state<'s>(states: &mut Vec<NodeState<'s>>, node: &'s NodeView, rules: &EligibilityRules, pods: NodePods<'s>) {
+    let eligibility = rules.evaluate(node);
+    if eligibility.should_run() || !pods.is_empty() {
+        states.push(NodeState {
+            node: &node.name,
+            eligibility: Some(eligibility),
+            pods,
+        });
+    }
+}
+
+fn sort_survivors(states: &mut [NodeState<'_>]) {
+    for state in states {
+        if state.pods.len() > 1 {
+            state.pods.sort_by(|a, b| survivor_order(a.pod, b.pod));
+        }
+    }
+}
+
+/// Walks sorted nodes and target-sorted pods in step; None as soon as either is out of order.
+fn merge_sorted<'s>(
+    context: &Context<'_>,
+    selector: &Selector,
+    nodes: &'s [NodeView],
+    candidates: &'s [Arc<PodView>],
+    rules: &EligibilityRules,
+) -> Option<NodeMap<'s>> {
+    let mut filer = Filer {
+        context,
+        selector,
+        adopted: Vec::new(),
+        released: Vec::new(),
+    };
+    let mut states = Vec::with_capacity(nodes.len());
+    let mut missing: Vec<NodeState<'s>> = Vec::new();
+    let mut previous_node: Option<&str> = None;
+    let mut previous_target: Option<&str> = None;
+    let mut cursor = 0;
+    // Files pods up to and including `node` (all pods when None); pods before it target missing nodes.
+    let mut advance = |node: Option<&str>, filer: &mut Filer<'_, 's>, missing: &mut Vec<NodeState<'s>>| {
+        let mut on_node = NodePods::new();
+        while let Some(pod) = candidates.get(cursor) {
+            let target = pod.target_node.as_deref();
+            if let Some(target) = target {
+                if previous_target.is_some_and(|previous| previous > target) {
+                    return None;
+                }
+                if node.is_some_and(|node| target > node) {
+                    break;
+                }
+                previous_target = Some(target);
+            }
+            cursor += 1;
+            let (Some(target), Some(daemon_pod)) = (target, filer.file(pod)) else {
+                continue;
+            };
+            if Some(target) == node {
+                on_node.push(daemon_pod);
+            } else if let Some(last) = missing.last_mut().filter(|last| last.node == target) {
+                last.pods.push(daemon_pod);
+            } else {
+                missing.push(NodeState {
+                    node: target,
+                    eligibility: None,
+                    pods: NodePods::from_elem(daemon_pod, 1),
+                });
+            }
+        }
+        Some(on_node)
+    };
+    for node in nodes {
+        if previous_node.is_some_and(|previous| previous > node.name.as_str()) {
+            return None;
+        }
+        previous_node = Some(&node.name);
+        let pods = advance(Some(&node.name), &mut filer, &mut missing)?;
+        push_state(&mut states, node, rules, pods);
+    }
+    advance(None, &mut filer, &mut missing)?;
+    let sorted_by_name = missing.is_empty();
+    states.extend(missing);
+    sort_survivors(&mut states);
+    Some(filer.finish(states, sorted_by_name))
+}
+
+/// Files pods through a node-name index (any input order).
+fn file_by_index<'s>(
+    context: &Context<'_>,
+    selector: &Selector,
+    nodes: &'s [NodeView],
+    candidates: &'s [Arc<PodView>],
+    rules: &EligibilityRules,
+) -> NodeMap<'s> {
+    let mut filer = Filer {
+        context,
+        selector,
+        adopted: Vec::new(),
+        released: Vec::new(),
+    };
+    // foldhash: node names such as node-1234 collide badly under Fx-style hashing.
+    let mut node_index: HashMap<&'s str, usize, foldhash::fast::RandomState> = HashMap::default();
+    node_index.reserve(nodes.len());
+    for (index, node) in nodes.iter().enumerate() {
+        node_index.insert(node.name.as_str(), index);
+    }
+    let mut per_node: Vec<NodePods<'s>> = Vec::new();
+    per_node.resize_with(nodes.len(), NodePods::new);
+    let mut on_missing_nodes: HashMap<&'s str, NodePods<'s>, foldhash::fast::RandomState> = HashMap::default();
+    for pod in candidates {
+        let (Some(target), Some(daemon_pod)) = (pod.target_node.as_deref(), filer.file(pod)) else {
+            continue;
+        };
+        match node_index.get(target) {
+            Some(&index) => per_node[index].push(daemon_pod),
+            None => on_missing_nodes.entry(target).or_default().push(daemon_pod),
         }
     }
     let mut states = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        let eligibility = rules.evaluate(node);
-        let pods = if by_node.is_empty() {
-            NodePods::new()
-        } else {
-            by_node.remove(node.name.as_str()).unwrap_or_default()
-        };
-        if eligibility.should_run() || !pods.is_empty() {
-            states.push(NodeState {
-                node: &node.name,
-                eligibility: Some(eligibility),
-                pods,
-            });
-        }
+    let mut sorted_by_name = true;
+    let mut previous: Option<&str> = None;
+    for (node, pods) in nodes.iter().zip(per_node) {
+        sorted_by_name &= previous.is_none_or(|previous| previous <= node.name.as_str());
+        previous = Some(&node.name);
+        push_state(&mut states, node, rules, pods);
     }
-    let mut missing: Vec<NodeState<'s>> = by_node
+    let mut missing: Vec<NodeState<'s>> = on_missing_nodes
         .into_iter()
         .map(|(node, pods)| NodeState {
             node,
@@ -228,13 +417,10 @@ pub fn node_states<'s>(
         })
         .collect();
     missing.sort_by(|a, b| a.node.cmp(b.node));
+    sorted_by_name &= missing.is_empty();
     states.extend(missing);
-    for state in &mut states {
-        if state.pods.len() > 1 {
-            state.pods.sort_by(|a, b| survivor_order(a.pod, b.pod));
-        }
-    }
-    states
+    sort_survivors(&mut states);
+    filer.finish(states, sorted_by_name)
 }
 
 /// Hash labels of every claimed pod with a target node, deleted terminal pods included.

@@ -37,23 +37,32 @@ pub type RollingError = String;
 
 pub fn rolling_update<'s>(
     states: &[NodeState<'s>],
+    sorted_by_name: bool,
     max_surge: i64,
     max_unavailable: i64,
     desired: i64,
     notes: &mut [Note<'s>],
 ) -> Result<Writes<'s>, RollingError> {
     if max_surge == 0 {
-        Ok(without_surge(states, max_unavailable, notes))
+        Ok(without_surge(states, sorted_by_name, max_unavailable, notes))
     } else {
-        with_surge(states, max_surge, desired, notes)
+        with_surge(states, sorted_by_name, max_surge, desired, notes)
     }
 }
 
-fn by_node_name(states: &[NodeState<'_>], list: &mut [(usize, &PodView)]) {
-    list.sort_by(|a, b| states[a.0].node.cmp(states[b.0].node));
+/// Orders entries by node name; entries collected in state order already are when the states are.
+fn by_node_name<T>(states: &[NodeState<'_>], sorted_by_name: bool, list: &mut [(usize, T)]) {
+    if !sorted_by_name {
+        list.sort_by(|a, b| states[a.0].node.cmp(states[b.0].node));
+    }
 }
 
-fn without_surge<'s>(states: &[NodeState<'s>], max_unavailable: i64, notes: &mut [Note<'s>]) -> Writes<'s> {
+fn without_surge<'s>(
+    states: &[NodeState<'s>],
+    sorted_by_name: bool,
+    max_unavailable: i64,
+    notes: &mut [Note<'s>],
+) -> Writes<'s> {
     let mut unavailable = 0i64;
     let mut blocker: Option<(&'s str, &'s PodView)> = None;
     let mut replacements = Vec::new();
@@ -83,7 +92,9 @@ fn without_surge<'s>(states: &[NodeState<'s>], max_unavailable: i64, notes: &mut
         }
     }
     let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i64) as usize;
-    by_node_name(states, &mut candidates);
+    // Priority order for the burst cap: replacements first, then candidates; by node name within each.
+    by_node_name(states, sorted_by_name, &mut replacements);
+    by_node_name(states, sorted_by_name, &mut candidates);
     let mut writes = Writes::default();
     for (index, pod) in replacements {
         writes.deletes.push((index, pod));
@@ -109,6 +120,7 @@ fn without_surge<'s>(states: &[NodeState<'s>], max_unavailable: i64, notes: &mut
 
 fn with_surge<'s>(
     states: &[NodeState<'s>],
+    sorted_by_name: bool,
     max_surge: i64,
     desired: i64,
     notes: &mut [Note<'s>],
@@ -173,8 +185,13 @@ fn with_surge<'s>(
     }
     // With surge the owner expects full availability: pods on nodes that should no longer run one
     // go only while more pods are available than desired.
+    // Priority order for the burst cap: forced writes first, by node name.
+    by_node_name(states, sorted_by_name, &mut writes.deletes);
+    if !sorted_by_name {
+        forced_creates.sort_by(|a, b| states[*a].node.cmp(states[*b].node));
+    }
     let deletable = (available_count - desired).clamp(0, should_not_run.len() as i64) as usize;
-    by_node_name(states, &mut should_not_run);
+    by_node_name(states, sorted_by_name, &mut should_not_run);
     for (position, (index, pod)) in should_not_run.into_iter().enumerate() {
         if position < deletable {
             writes.deletes.push((index, pod));
@@ -184,7 +201,7 @@ fn with_surge<'s>(
         }
     }
     let remaining = (max_surge - surging).clamp(0, candidates.len() as i64) as usize;
-    by_node_name(states, &mut candidates);
+    by_node_name(states, sorted_by_name, &mut candidates);
     writes.creates = forced_creates;
     for (position, (index, old)) in candidates.into_iter().enumerate() {
         if position < remaining {

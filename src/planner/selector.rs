@@ -42,8 +42,8 @@ impl Requirement {
 
     pub fn matches(&self, labels: &Labels) -> bool {
         match self {
-            Requirement::In(key, values) => labels.get(key).is_some_and(|v| values.contains(v)),
-            Requirement::NotIn(key, values) => labels.get(key).is_none_or(|v| !values.contains(v)),
+            Requirement::In(key, values) => labels.get(key).is_some_and(|v| values.iter().any(|x| x == v)),
+            Requirement::NotIn(key, values) => labels.get(key).is_none_or(|v| !values.iter().any(|x| x == v)),
             Requirement::Exists(key) => labels.contains_key(key),
             Requirement::DoesNotExist(key) => !labels.contains_key(key),
             // A label that does not parse as int64 never matches.
@@ -70,7 +70,7 @@ impl Selector {
         let mut requirements: Vec<Requirement> = selector
             .match_labels
             .iter()
-            .map(|(key, value)| Requirement::In(key.clone(), vec![value.clone()]))
+            .map(|(key, value)| Requirement::In(key.to_string(), vec![value.to_string()]))
             .collect();
         for expression in &selector.match_expressions {
             requirements.push(Requirement::parse(
@@ -153,7 +153,10 @@ impl NodeRequirements {
                 .collect()
         });
         NodeRequirements {
-            node_selector: node_selector.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            node_selector: node_selector
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             required_terms,
         }
     }

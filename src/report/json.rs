@@ -50,7 +50,7 @@ impl DaemonSetPlan {
         let counts = status.counts;
         let mut create_on_nodes: Vec<String> = plan.creates.iter().map(|node| node.to_string()).collect();
         create_on_nodes.sort();
-        let mut delete_pods: Vec<String> = plan.deletes.iter().map(|pod| pod.name.clone()).collect();
+        let mut delete_pods: Vec<String> = plan.deletes.iter().map(|pod| pod.name.to_string()).collect();
         delete_pods.sort();
         DaemonSetPlan {
             namespace: plan.daemon_set.namespace.clone(),

@@ -143,9 +143,15 @@ impl Dump {
                     })
                     .cloned()
                     .collect();
+                sort_by_target_node(&mut snapshot.pods);
                 snapshot.revisions = self.revisions.get(&daemon_set.namespace).cloned().unwrap_or_default();
                 snapshot
             })
             .collect()
     }
+}
+
+/// Orders pods by target node, then name: the order the planner's fast path walks in.
+pub fn sort_by_target_node(pods: &mut [Arc<PodView>]) {
+    pods.sort_by(|a, b| (a.target_node.as_deref(), a.name.as_str()).cmp(&(b.target_node.as_deref(), b.name.as_str())));
 }

@@ -121,10 +121,10 @@ impl<'a> Reader<'a> {
                     .to_string()
             };
             ControllerRef {
-                api_version: field("apiVersion"),
-                kind: field("kind"),
-                name: field("name"),
-                uid: field("uid"),
+                api_version: field("apiVersion").into(),
+                kind: field("kind").into(),
+                name: field("name").into(),
+                uid: field("uid").into(),
             }
         }))
     }
@@ -180,7 +180,7 @@ pub fn node_from_json(value: &Value) -> Result<NodeView, ObjectError> {
         }
     }
     Ok(NodeView {
-        name: reader.required_string(&["metadata", "name"])?,
+        name: reader.required_string(&["metadata", "name"])?.into(),
         labels: reader.labels(&["metadata", "labels"])?,
         taints,
     })
@@ -238,12 +238,12 @@ pub fn pod_from_json(value: &Value) -> Result<PodView, ObjectError> {
         }
     }
     Ok(PodView {
-        name: reader.required_string(&["metadata", "name"])?,
-        uid: reader.string(&["metadata", "uid"])?,
+        name: reader.required_string(&["metadata", "name"])?.into(),
+        uid: reader.string(&["metadata", "uid"])?.into(),
         labels: reader.labels(&["metadata", "labels"])?,
         controller: reader.controller()?,
-        node_name,
-        target_node,
+        node_name: node_name.into(),
+        target_node: target_node.map(Into::into),
         phase: PodPhase::parse(&reader.string(&["status", "phase"])?),
         ready,
         creation_timestamp: reader.timestamp(&["metadata", "creationTimestamp"])?,

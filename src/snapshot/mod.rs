@@ -6,6 +6,7 @@
 
 pub mod dump;
 pub mod from_json;
+pub mod labels;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub type Labels = BTreeMap<String, String>;
+pub use labels::{Labels, Name};
 pub type Timestamp = DateTime<Utc>;
 
 /// kube-controller-manager's `--concurrent-daemonset-syncs` peer: the per-sync cap on creates and on deletes.
@@ -36,7 +37,9 @@ pub struct Snapshot {
     /// Every Node in the cluster (the node lister's view). Order does not change the plan; keeping
     /// them sorted by name (as `dump` and the controller's node cache do) spares the planner a sort.
     pub nodes: Arc<[NodeView]>,
-    /// Pods of the DaemonSet's namespace that are controlled by it or are orphans.
+    /// Pods of the DaemonSet's namespace that are controlled by it or are orphans. Order does not
+    /// change the plan; sorted by target node (`dump::sort_by_target_node`) with nodes sorted by
+    /// name, the planner joins them without hashing.
     pub pods: Vec<Arc<PodView>>,
     /// ControllerRevisions of the DaemonSet's namespace (any owner: names matter for collisions).
     pub revisions: Vec<RevisionView>,
@@ -66,7 +69,7 @@ impl Snapshot {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeView {
-    pub name: String,
+    pub name: Name,
     pub labels: Labels,
     pub taints: Vec<Taint>,
 }
@@ -119,23 +122,23 @@ pub struct ReadyCondition {
 /// A controller ownerReference (the first one with `controller: true`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControllerRef {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub uid: String,
+    pub api_version: Name,
+    pub kind: Name,
+    pub name: Name,
+    pub uid: Name,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PodView {
-    pub name: String,
-    pub uid: String,
+    pub name: Name,
+    pub uid: Name,
     pub labels: Labels,
     pub controller: Option<ControllerRef>,
     /// `spec.nodeName`; empty while unscheduled.
-    pub node_name: String,
+    pub node_name: Name,
     /// The node this pod belongs to: `spec.nodeName`, else the node-pinning affinity's single
     /// `metadata.name In` value. Upstream: util/daemonset_util.go GetTargetNodeName.
-    pub target_node: Option<String>,
+    pub target_node: Option<Name>,
     pub phase: PodPhase,
     pub ready: Option<ReadyCondition>,
     /// None stands for Go's zero time, which sorts before every real timestamp.
@@ -145,7 +148,7 @@ pub struct PodView {
 
 impl PodView {
     pub fn revision_hash(&self) -> Option<&str> {
-        self.labels.get(REVISION_HASH_LABEL).map(String::as_str)
+        self.labels.get(REVISION_HASH_LABEL)
     }
 
     pub fn is_terminating(&self) -> bool {
@@ -235,7 +238,7 @@ pub struct DaemonSetView {
     pub name: String,
     pub uid: String,
     pub generation: i64,
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: Labels,
     /// None when `spec.selector` is absent.
     pub selector: Option<LabelSelector>,
     /// `spec.template` exactly as served (unknown fields included).

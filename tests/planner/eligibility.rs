@@ -103,8 +103,8 @@ fn edit_template(snapshot: &mut Snapshot, edit: fn(&mut Value)) {
     let after = current_hash(&snapshot.daemon_set);
     for pod in &mut snapshot.pods {
         let pod = Arc::make_mut(pod);
-        if pod.labels.get(REVISION_HASH_LABEL) == Some(&before) {
-            pod.labels.insert(REVISION_HASH_LABEL.into(), after.clone());
+        if pod.labels.get(REVISION_HASH_LABEL) == Some(before.as_str()) {
+            pod.labels.insert(REVISION_HASH_LABEL, after.clone());
         }
     }
 }
@@ -180,8 +180,7 @@ fn one_field(daemon_set: DaemonSetBuilder, key: &str, operator: &str, values: &[
     daemon_set.required_affinity(json!([{"matchFields": [{"key": key, "operator": operator, "values": values}]}]))
 }
 
-// Mirrors daemon_controller_test.go TestNodeShouldRunDaemonPod, every case (node allocatable 100M/1 cpu,
-// unschedulable and other pods' host ports are not part of the decision, so those cases must still run).
+// Mirrors TestNodeShouldRunDaemonPod, all 11 cases (resources, host ports, unschedulable are ignored).
 #[test]
 fn every_case_of_upstream_node_should_run_daemon_pod_holds() {
     check(vec![
@@ -267,8 +266,7 @@ fn every_case_of_upstream_node_should_run_daemon_pod_holds() {
     ]);
 }
 
-// Mirrors TestNameDaemonSetLaunchesPods / TestBadNameDaemonSetDoesNothing /
-// TestInconsistentNameSelectorDaemonSetDoesNothing (NodeShouldRunDaemonPod checks template nodeName first).
+// Mirrors TestNameDaemonSetLaunchesPods / TestBadNameDaemonSetDoesNothing (template nodeName is checked first).
 #[test]
 fn a_template_node_name_restricts_the_daemon_set_to_that_node() {
     check(vec![
@@ -314,8 +312,7 @@ fn a_template_node_name_restricts_the_daemon_set_to_that_node() {
     ]);
 }
 
-// Mirrors TestSelectorDaemonLaunchesPods / TestBadSelectorDaemonDoesNothing (nodeSelector is a label-set
-// match: every entry must be present with the same value; nodeaffinity.go GetRequiredNodeAffinity).
+// Mirrors TestSelectorDaemonLaunchesPods / TestBadSelectorDaemonDoesNothing (nodeSelector as a label set).
 #[test]
 fn a_node_selector_needs_every_entry_present_with_the_same_value() {
     check(vec![
@@ -375,8 +372,7 @@ fn zone_cores_odd(node: NodeBuilder) -> NodeBuilder {
     node.label("zone", "a").label("cores", "8").label("odd", "x8")
 }
 
-// Mirrors TestNodeAffinityDaemonLaunchesPods, extended to every operator of labels.Requirement.Matches
-// (apimachinery selector.go): NotIn and DoesNotExist match a missing label; Gt/Lt need an int64 label.
+// Mirrors TestNodeAffinityDaemonLaunchesPods, extended to every operator of labels.Requirement.Matches.
 #[test]
 fn required_node_affinity_operators_match_labels_like_label_requirements() {
     check(vec![
@@ -514,8 +510,7 @@ fn required_node_affinity_operators_match_labels_like_label_requirements() {
     ]);
 }
 
-// Mirrors nodeaffinity.go nodeSelectorRequirementsAsSelector + labels.NewRequirement: an invalid
-// requirement is a parse error of its whole term; predicates ignores the error, so the term matches nothing.
+// Mirrors nodeaffinity.go newNodeSelectorTerm: a parse error voids its term; predicates ignores the error.
 #[test]
 fn an_invalid_requirement_voids_its_term_but_other_terms_still_match() {
     check(vec![
@@ -603,9 +598,7 @@ fn an_invalid_requirement_voids_its_term_but_other_terms_still_match() {
     ]);
 }
 
-// Mirrors TestDeleteUnscheduledPodForNotExistingNode's pinning term and nodeaffinity.go
-// nodeSelectorRequirementsAsFieldSelector: In/NotIn with exactly one value; the node's field set holds only
-// metadata.name, so any other key reads as "" (not a parse error).
+// Mirrors nodeaffinity.go nodeSelectorRequirementsAsFieldSelector (one value; other keys read as "").
 #[test]
 fn match_fields_compare_the_node_name_with_exactly_one_value() {
     check(vec![
@@ -717,9 +710,7 @@ fn match_fields_compare_the_node_name_with_exactly_one_value() {
     ]);
 }
 
-// Mirrors nodeaffinity.go LazyErrorNodeSelector.Match: terms are ORed; an empty term is dropped (matches
-// nothing); a required selector without terms matches no node. Preferred terms and pod (anti-)affinity are
-// not part of NodeShouldRunDaemonPod.
+// Mirrors nodeaffinity.go LazyErrorNodeSelector.Match (ORed terms; empty term or list matches nothing).
 #[test]
 fn node_selector_terms_are_ored_and_an_empty_term_or_list_matches_nothing() {
     check(vec![
@@ -792,9 +783,7 @@ fn dedicated_no_execute(node: NodeBuilder) -> NodeBuilder {
     node.taint("dedicated", "user1", "NoExecute")
 }
 
-// Mirrors TestTaintedNodeDaemonDoesNotLaunchIntolerantPod, TestTaintedNodeDaemonLaunchesToleratePod,
-// TestNodeDaemonLaunchesToleratePod, TestNoScheduleTaintedDoesntEvicitRunningIntolerantPod and
-// TestNoExecuteTaintedDoesEvicitRunningIntolerantPod, extended with core/v1 Toleration.ToleratesTaint rules.
+// Mirrors TestTaintedNodeDaemon*/TestNo*TaintedDoes*EvicitRunningIntolerantPod and Toleration.ToleratesTaint.
 #[test]
 fn taints_need_a_toleration_and_only_an_untolerated_no_execute_evicts() {
     check(vec![
@@ -943,26 +932,24 @@ fn taints_need_a_toleration_and_only_an_untolerated_no_execute_evicts() {
     ]);
 }
 
-// Mirrors TestNotReadyNodeDaemonLaunchesPod, TestUnreachableNodeDaemonLaunchesPod,
-// TestTaintPressureNodeDaemonLaunchesPod and TestNetworkUnavailableNodeDaemonLaunchesPod
-// (util/daemonset_util.go AddOrUpdateDaemonPodTolerations: the implicit tolerations and their effects).
+// Mirrors TestTaintPressureNodeDaemonLaunchesPod and the not-ready / unreachable / network-unavailable tests.
 #[test]
 fn implicit_daemon_tolerations_cover_node_lifecycle_taints_with_their_own_effects() {
     check(vec![
         case(
-            "not-ready NoExecute",
+            "not-ready NoExecute (TestNotReadyNodeDaemonLaunchesPod)",
             same_daemon_set,
             |n| n.taint("node.kubernetes.io/not-ready", "", "NoExecute"),
             RUN,
         ),
         case(
-            "unreachable NoExecute",
+            "unreachable NoExecute (TestUnreachableNodeDaemonLaunchesPod)",
             same_daemon_set,
             |n| n.taint("node.kubernetes.io/unreachable", "", "NoExecute"),
             RUN,
         ),
         case(
-            "disk, memory and pid pressure NoSchedule",
+            "disk, memory and pid pressure NoSchedule (TestTaintPressureNodeDaemonLaunchesPod)",
             same_daemon_set,
             |n| {
                 n.taint("node.kubernetes.io/disk-pressure", "", "NoSchedule")
@@ -1002,7 +989,7 @@ fn implicit_daemon_tolerations_cover_node_lifecycle_taints_with_their_own_effect
             NONE,
         ),
         case(
-            "network-unavailable NoSchedule without hostNetwork",
+            "network-unavailable NoSchedule without hostNetwork (cf. TestNetworkUnavailableNodeDaemonLaunchesPod)",
             same_daemon_set,
             |n| n.taint("node.kubernetes.io/network-unavailable", "", "NoSchedule"),
             KEEP_ONLY,

@@ -270,7 +270,7 @@ fn orphan_revisions_are_adopted_and_unmatched_owned_ones_released() {
     let mut orphan = revision(&ds, "ds-orphan", Some("orph"), 7, current_data(&ds));
     orphan.controller = None;
     let mut stray = revision(&ds, "ds-stray", Some("stray"), 2, other_data("agent:x"));
-    stray.labels.insert("app".into(), "something-else".into());
+    stray.labels.insert("app", "something-else");
     let snapshot = cluster(daemon_set("ds")).revisions([orphan, stray]).snapshot();
     let plan = planner::plan(&snapshot);
     assert_eq!(

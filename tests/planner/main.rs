@@ -6,5 +6,6 @@ mod support;
 mod eligibility;
 mod history;
 mod manage;
+mod ordering;
 mod rolling;
 mod status;

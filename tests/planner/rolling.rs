@@ -600,7 +600,7 @@ fn updated_pods_are_recognised_by_hash_or_by_the_template_generation_label() {
     unparsable_annotation
         .daemon_set
         .annotations
-        .insert(TEMPLATE_GENERATION_ANNOTATION.into(), "abc".into());
+        .insert(TEMPLATE_GENERATION_ANNOTATION, "abc");
     let cases = vec![
         Case {
             name: "hash differs but the generation label equals the annotation: updated",
@@ -1310,4 +1310,27 @@ fn unready_old_pods_get_new_pods_beyond_max_surge_and_the_update_then_advances_w
             expected: idle(),
         },
     ]);
+}
+
+#[test]
+fn the_burst_cap_keeps_replacements_of_unavailable_pods_before_budgeted_candidates() {
+    // Upstream: update.go rollingUpdate lists allowedReplacementPods before candidatePodsToDelete and
+    // daemon_controller.go syncNodes keeps the first burstReplicas entries of that list.
+    let snapshot = cluster(daemon_set("ds").max_unavailable(5))
+        .nodes(nodes(5))
+        .pods([
+            pod("old-0").on("node-0").old(),
+            pod("old-1").on("node-1").old(),
+            pod("old-2").on("node-2").old(),
+            pod("old-3").on("node-3").old().not_ready(),
+            pod("old-4").on("node-4").old().not_ready(),
+        ])
+        .burst(3)
+        .snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(
+        (plan.step, outcome_of(&plan)),
+        (Step::RollingUpdate, writes(&[], &["old-0", "old-3", "old-4"]))
+    );
+    assert_eq!(action_on(&plan, "node-1"), Some(NodeAction::Wait), "over the cap");
 }

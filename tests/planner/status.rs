@@ -362,7 +362,7 @@ fn updated_counts_pods_matching_the_hash_or_the_template_generation() {
         snapshot
             .daemon_set
             .annotations
-            .insert(daemonroll::snapshot::TEMPLATE_GENERATION_ANNOTATION.into(), "x".into());
+            .insert(daemonroll::snapshot::TEMPLATE_GENERATION_ANNOTATION, "x");
         snapshot
     };
     let cases = vec![

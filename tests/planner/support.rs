@@ -10,8 +10,8 @@ use daemonroll::history::hash::revision_hash;
 use daemonroll::history::patch::template_patch;
 use daemonroll::planner::{self, NodeAction, Plan};
 use daemonroll::snapshot::{
-    BackoffEntry, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, NodeView, PodPhase,
-    PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, StatusCounts,
+    BackoffEntry, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView,
+    PodPhase, PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, StatusCounts,
     TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
 };
 use serde_json::{Value, json};
@@ -45,7 +45,7 @@ pub fn nodes(count: usize) -> Vec<NodeBuilder> {
 
 impl NodeBuilder {
     pub fn label(mut self, key: &str, value: &str) -> Self {
-        self.0.labels.insert(key.into(), value.into());
+        self.0.labels.insert(key, value);
         self
     }
 
@@ -82,9 +82,9 @@ pub fn daemon_set(name: &str) -> DaemonSetBuilder {
         name: name.into(),
         uid: format!("uid-{name}"),
         generation: 1,
-        annotations: BTreeMap::from([(TEMPLATE_GENERATION_ANNOTATION.to_string(), "1".to_string())]),
+        annotations: Labels::from([(TEMPLATE_GENERATION_ANNOTATION, "1")]),
         selector: Some(LabelSelector {
-            match_labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+            match_labels: Labels::from([("app", name)]),
             match_expressions: Vec::new(),
         }),
         template,
@@ -206,7 +206,7 @@ impl DaemonSetBuilder {
         self.0.generation = generation;
         self.0
             .annotations
-            .insert(TEMPLATE_GENERATION_ANNOTATION.into(), generation.to_string());
+            .insert(TEMPLATE_GENERATION_ANNOTATION, generation.to_string());
         self
     }
 
@@ -284,7 +284,7 @@ pub fn pod(name: &str) -> PodBuilder {
     PodBuilder {
         view: PodView {
             name: name.into(),
-            uid: format!("uid-{name}"),
+            uid: format!("uid-{name}").into(),
             phase: PodPhase::Running,
             ready: Some(ReadyCondition {
                 is_true: true,
@@ -330,7 +330,7 @@ impl PodBuilder {
     }
 
     pub fn label(mut self, key: &str, value: &str) -> Self {
-        self.view.labels.insert(key.into(), value.into());
+        self.view.labels.insert(key, value);
         self
     }
 
@@ -408,30 +408,22 @@ impl PodBuilder {
     fn build_for(mut self, daemon_set: &DaemonSetView, hash: &str) -> PodView {
         if self.selector_labels {
             for (key, value) in daemon_set.selector.iter().flat_map(|s| s.match_labels.iter()) {
-                self.view.labels.entry(key.clone()).or_insert_with(|| value.clone());
+                self.view.labels.insert_if_absent(key, value);
             }
         }
         let generation = daemon_set.template_generation().unwrap_or(1);
         match self.revision {
             Revision::New => {
+                self.view.labels.insert_if_absent(REVISION_HASH_LABEL, hash);
                 self.view
                     .labels
-                    .entry(REVISION_HASH_LABEL.into())
-                    .or_insert_with(|| hash.into());
-                self.view
-                    .labels
-                    .entry(TEMPLATE_GENERATION_LABEL.into())
-                    .or_insert_with(|| generation.to_string());
+                    .insert_if_absent(TEMPLATE_GENERATION_LABEL, generation.to_string());
             }
             Revision::Old => {
+                self.view.labels.insert_if_absent(REVISION_HASH_LABEL, OLD_HASH);
                 self.view
                     .labels
-                    .entry(REVISION_HASH_LABEL.into())
-                    .or_insert_with(|| OLD_HASH.into());
-                self.view
-                    .labels
-                    .entry(TEMPLATE_GENERATION_LABEL.into())
-                    .or_insert_with(|| (generation - 1).to_string());
+                    .insert_if_absent(TEMPLATE_GENERATION_LABEL, (generation - 1).to_string());
             }
             Revision::Unlabelled => {}
         }
@@ -439,8 +431,8 @@ impl PodBuilder {
             Owner::DaemonSet => Some(ControllerRef {
                 api_version: "apps/v1".into(),
                 kind: "DaemonSet".into(),
-                name: daemon_set.name.clone(),
-                uid: daemon_set.uid.clone(),
+                name: daemon_set.name.as_str().into(),
+                uid: daemon_set.uid.as_str().into(),
             }),
             Owner::Orphan => None,
             Owner::Other => Some(ControllerRef {
@@ -458,13 +450,13 @@ impl PodBuilder {
 
 /// A revision owned by the DaemonSet holding `data`, labelled with `hash`.
 pub fn revision(daemon_set: &DaemonSetView, name: &str, hash: Option<&str>, number: i64, data: Value) -> RevisionView {
-    let mut labels: BTreeMap<String, String> = daemon_set
+    let mut labels = daemon_set
         .selector
-        .iter()
-        .flat_map(|s| s.match_labels.clone())
-        .collect();
+        .as_ref()
+        .map(|s| s.match_labels.clone())
+        .unwrap_or_default();
     if let Some(hash) = hash {
-        labels.insert(REVISION_HASH_LABEL.into(), hash.into());
+        labels.insert(REVISION_HASH_LABEL, hash);
     }
     RevisionView {
         name: name.into(),
@@ -473,8 +465,8 @@ pub fn revision(daemon_set: &DaemonSetView, name: &str, hash: Option<&str>, numb
         controller: Some(ControllerRef {
             api_version: "apps/v1".into(),
             kind: "DaemonSet".into(),
-            name: daemon_set.name.clone(),
-            uid: daemon_set.uid.clone(),
+            name: daemon_set.name.as_str().into(),
+            uid: daemon_set.uid.as_str().into(),
         }),
         revision: number,
         data,
@@ -592,7 +584,7 @@ pub fn writes(creates: &[&str], deletes: &[&str]) -> Outcome {
 pub fn outcome_of(plan: &Plan<'_>) -> Outcome {
     Outcome {
         creates: plan.creates.iter().map(|n| n.to_string()).collect(),
-        deletes: plan.deletes.iter().map(|p| p.name.clone()).collect(),
+        deletes: plan.deletes.iter().map(|p| p.name.to_string()).collect(),
     }
 }
 
