@@ -105,6 +105,14 @@ fn run_plan(args: &PlanArgs) -> Result<()> {
         }
     }
     let plans: Vec<_> = snapshots.iter().map(planner::plan).collect();
+    if matches!(args.output, OutputFormat::Json) {
+        // The JSON document has no field for DaemonSet-wide problems; people still need to see them.
+        for plan in &plans {
+            for problem in &plan.problems {
+                eprintln!("warning: DaemonSet {}: {problem}", plan.daemon_set.key());
+            }
+        }
+    }
     let rendered = match args.output {
         OutputFormat::Json => {
             let mut text =

@@ -316,3 +316,52 @@ fn bad_input_ends_in_a_clear_error_naming_the_problem() {
         assert!(output.stdout.is_empty(), "{args:?}: nothing half-written on stdout");
     }
 }
+
+// A malformed maxUnavailable blocks the rolling update (upstream: update.go updatedDesiredNodeCounts errors;
+// manage is unaffected): the JSON stays the contract, the node says why it waits, stderr names the problem.
+#[test]
+fn an_invalid_budget_is_reported_on_stderr_and_blocks_only_the_rolling_update() {
+    let dump = r#"
+apiVersion: v1
+kind: List
+items:
+- {kind: Node, apiVersion: v1, metadata: {name: n1}}
+- kind: DaemonSet
+  apiVersion: apps/v1
+  metadata: {name: agent, namespace: default, uid: u1, generation: 2, annotations: {deprecated.daemonset.template.generation: "2"}}
+  spec:
+    selector: {matchLabels: {app: agent}}
+    updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: "ten percent"}}
+    template: {metadata: {labels: {app: agent}}, spec: {containers: [{name: a, image: "a:2"}]}}
+- kind: Pod
+  apiVersion: v1
+  metadata:
+    name: agent-old
+    namespace: default
+    labels: {app: agent, controller-revision-hash: old, pod-template-generation: "1"}
+    ownerReferences: [{apiVersion: apps/v1, kind: DaemonSet, name: agent, uid: u1, controller: true}]
+  spec: {nodeName: n1}
+  status: {phase: Running, conditions: [{type: Ready, status: "True", lastTransitionTime: "2026-11-25T11:00:00Z"}]}
+"#;
+    let output = daemonroll(&["plan", "-f", "-", "--now", NOW, "-o", "json"], Some(dump));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ds = &plan["daemonSets"][0];
+    assert_eq!(
+        (strings(&ds["createOnNodes"]).len(), strings(&ds["deletePods"]).len()),
+        (0, 0)
+    );
+    assert_eq!(ds["nodes"][0]["action"], "wait");
+    assert!(
+        ds["nodes"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("rolling update blocked")),
+        "{}",
+        ds["nodes"]
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: DaemonSet default/agent: rolling update: couldn't get unavailable numbers"),
+        "{stderr}"
+    );
+}

@@ -251,6 +251,12 @@ fn sync_pods<'s>(
                 writes = rolling_writes;
             }
             Err(error) => {
+                // Nodes still running an old pod wait on this problem, not on manage.
+                for (state, note) in states.iter().zip(notes.iter_mut()) {
+                    if note.is_none() && state.pods.iter().any(|pod| !pod.updated && !pod.is_terminating()) {
+                        *note = Some((NodeAction::Wait, Reason::RollingBlocked(error.clone())));
+                    }
+                }
                 plan.problems.push(format!("rolling update: {error}"));
                 rolling_ok = false;
             }
