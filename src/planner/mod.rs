@@ -134,8 +134,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     }
 
     if !history.duplicates.is_empty() {
-        plan.relabel_pods = pods::claim_pods(daemon_set, &selector, &snapshot.pods)
-            .pods
+        plan.relabel_pods = pods::claimed_pods(daemon_set, &selector, &snapshot.pods)
             .into_iter()
             .filter(|pod| pod.revision_hash().unwrap_or_default() != history.update_hash)
             .collect();
@@ -164,8 +163,8 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         let rolling_ok = sync_pods(snapshot, &context, &states, sorted_by_name, &mut notes, &mut plan);
         // Live hashes only matter when there are more old revisions than the limit keeps.
         if rolling_ok && history.old.len() > daemon_set.revision_history_limit.max(0) as usize {
-            let claimed = pods::claim_pods(daemon_set, &selector, &snapshot.pods);
-            let live = pods::live_hashes(&claimed.pods);
+            let claimed = pods::claimed_pods(daemon_set, &selector, &snapshot.pods);
+            let live = pods::live_hashes(&claimed);
             plan.prune_revisions = revisions::prune(&history.old, daemon_set.revision_history_limit, &live);
         }
         daemon_set.generation

@@ -53,41 +53,27 @@ pub fn claim(
     }
 }
 
-/// The DaemonSet's pods after claiming, plus the ownership changes the claim implies.
-pub struct ClaimedPods<'s> {
-    pub pods: Vec<&'s PodView>,
-    pub adopted: Vec<&'s PodView>,
-    pub released: Vec<&'s PodView>,
-}
-
-pub fn claim_pods<'s>(
+/// The DaemonSet's pods (owned and matching, or adopted), for the rare steps that need them all
+/// (history dedup and cleanup); the node map claims on its own while it files pods.
+pub fn claimed_pods<'s>(
     daemon_set: &DaemonSetView,
     selector: &Selector,
     candidates: &'s [Arc<PodView>],
-) -> ClaimedPods<'s> {
-    let mut claimed = ClaimedPods {
-        pods: Vec::with_capacity(candidates.len()),
-        adopted: Vec::new(),
-        released: Vec::new(),
-    };
-    for pod in candidates {
-        match claim(
-            daemon_set,
-            selector,
-            pod.controller.as_ref(),
-            &pod.labels,
-            pod.is_terminating(),
-        ) {
-            Claim::Owned => claimed.pods.push(pod),
-            Claim::Adopt => {
-                claimed.pods.push(pod);
-                claimed.adopted.push(pod);
-            }
-            Claim::Release => claimed.released.push(pod),
-            Claim::Ignore => {}
-        }
-    }
-    claimed
+) -> Vec<&'s PodView> {
+    candidates
+        .iter()
+        .filter(|pod| {
+            let claimed = claim(
+                daemon_set,
+                selector,
+                pod.controller.as_ref(),
+                &pod.labels,
+                pod.is_terminating(),
+            );
+            matches!(claimed, Claim::Owned | Claim::Adopt)
+        })
+        .map(|pod| &**pod)
+        .collect()
 }
 
 pub struct ClaimedRevisions<'s> {
