@@ -2,4 +2,5 @@
 pub mod history;
 pub mod planner;
 pub mod report;
+pub mod sim;
 pub mod snapshot;

@@ -1,0 +1,528 @@
+//! What the API server does to an object before storing it: metadata, defaults, validation,
+//! generation bumps and status/spec separation (no I/O; the caller supplies time and names).
+//!
+//! Follows kube-apiserver: pkg/apis/apps/v1/defaults.go and pkg/apis/core/v1/defaults.go (defaults),
+//! pkg/apis/apps/validation (DaemonSet validation), pkg/registry/apps/daemonset/strategy.go
+//! (generation and template-generation bumps, status handling).
+
+use serde_json::{Map, Value, json};
+
+use super::errors::ApiError;
+use super::resources::Resource;
+
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.generation";
+
+/// A generateName suffix: five characters from apimachinery's safe alphabet.
+pub fn random_suffix(random: &mut fastrand::Rng) -> String {
+    (0..5)
+        .map(|_| char::from(NAME_ALPHABET[random.usize(..NAME_ALPHABET.len())]))
+        .collect()
+}
+
+fn object_mut(value: &mut Value) -> &mut Map<String, Value> {
+    if !value.is_object() {
+        *value = json!({});
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("made an object above"),
+    }
+}
+
+fn child<'v>(parent: &'v mut Value, key: &str) -> &'v mut Map<String, Value> {
+    object_mut(object_mut(parent).entry(key).or_insert_with(|| json!({})))
+}
+
+fn set_default(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if map.get(key).is_none_or(Value::is_null) {
+        map.insert(key.into(), value);
+    }
+}
+
+/// Pod spec defaults (core/v1 SetDefaults_PodSpec, SetDefaults_Container).
+fn default_pod_spec(spec: &mut Value) {
+    let spec = object_mut(spec);
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "securityContext", json!({}));
+    for list in ["containers", "initContainers"] {
+        if let Some(Value::Array(containers)) = spec.get_mut(list) {
+            for container in containers {
+                let image = container
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let container = object_mut(container);
+                let tag = image
+                    .rsplit('/')
+                    .next()
+                    .and_then(|last| last.split_once(':'))
+                    .map(|(_, tag)| tag);
+                let pull = if image.contains('@') || tag.is_some_and(|t| t != "latest") {
+                    "IfNotPresent"
+                } else {
+                    "Always"
+                };
+                set_default(container, "imagePullPolicy", json!(pull));
+                set_default(container, "terminationMessagePath", json!("/dev/termination-log"));
+                set_default(container, "terminationMessagePolicy", json!("File"));
+                set_default(container, "resources", json!({}));
+                if let Some(Value::Array(ports)) = container.get_mut("ports") {
+                    for port in ports {
+                        set_default(object_mut(port), "protocol", json!("TCP"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// apps/v1 SetDefaults_DaemonSet plus the pod template defaults.
+fn default_daemon_set(object: &mut Value) {
+    let spec = child(object, "spec");
+    let strategy = object_mut(spec.entry("updateStrategy").or_insert_with(|| json!({})));
+    set_default(strategy, "type", json!("RollingUpdate"));
+    if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
+        let rolling = object_mut(strategy.entry("rollingUpdate").or_insert_with(|| json!({})));
+        set_default(rolling, "maxUnavailable", json!(1));
+        set_default(rolling, "maxSurge", json!(0));
+    }
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    let template = object_mut(spec.entry("template").or_insert_with(|| json!({})));
+    let template_metadata = object_mut(template.entry("metadata").or_insert_with(|| json!({})));
+    // kube-apiserver ≤ 1.32 serves a zero template creationTimestamp as null.
+    template_metadata.entry("creationTimestamp").or_insert(Value::Null);
+    default_pod_spec(template.entry("spec").or_insert_with(|| json!({})));
+}
+
+fn int_or_percent(value: Option<&Value>) -> Result<Option<(i64, bool)>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(|v| Some((v, false)))
+            .ok_or_else(|| format!("{n} is not an integer")),
+        Some(Value::String(text)) => {
+            let number = text
+                .strip_suffix('%')
+                .ok_or_else(|| format!("{text:?} must be an integer or a percentage"))?;
+            number
+                .parse::<i64>()
+                .map(|v| Some((v, true)))
+                .map_err(|_| format!("{text:?} is not a valid percentage"))
+        }
+        Some(other) => Err(format!("{other} must be an integer or a percentage")),
+    }
+}
+
+fn selector_matches(selector: &Value, labels: &Value) -> bool {
+    let label = |key: &str| labels.get(key).and_then(Value::as_str);
+    let labels_ok = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.iter().all(|(k, v)| label(k) == v.as_str()));
+    let expressions_ok = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .is_none_or(|expressions| {
+            expressions.iter().all(|e| {
+                let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+                let values: Vec<&str> = e
+                    .get("values")
+                    .and_then(Value::as_array)
+                    .map(|v| v.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                match e.get("operator").and_then(Value::as_str) {
+                    Some("In") => label(key).is_some_and(|v| values.contains(&v)),
+                    Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
+                    Some("Exists") => label(key).is_some(),
+                    Some("DoesNotExist") => label(key).is_none(),
+                    _ => false,
+                }
+            })
+        });
+    labels_ok && expressions_ok
+}
+
+/// apps/validation ValidateDaemonSet (the parts the controller relies on).
+fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiError> {
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut causes: Vec<(String, String)> = Vec::new();
+    let spec = object.get("spec").cloned().unwrap_or(Value::Null);
+    let selector = spec.get("selector").filter(|s| !s.is_null());
+    let labels = spec.pointer("/template/metadata/labels").cloned().unwrap_or(json!({}));
+    match selector {
+        None => causes.push(("spec.selector".into(), "Required value".into())),
+        Some(selector) => {
+            let empty = selector
+                .get("matchLabels")
+                .and_then(Value::as_object)
+                .is_none_or(Map::is_empty)
+                && selector
+                    .get("matchExpressions")
+                    .and_then(Value::as_array)
+                    .is_none_or(Vec::is_empty);
+            if empty {
+                causes.push((
+                    "spec.selector".into(),
+                    "Invalid value: empty selector is invalid for daemonset".into(),
+                ));
+            } else if !selector_matches(selector, &labels) {
+                causes.push((
+                    "spec.template.metadata.labels".into(),
+                    "Invalid value: `selector` does not match template `labels`".into(),
+                ));
+            }
+        }
+    }
+    let restart = spec
+        .pointer("/template/spec/restartPolicy")
+        .and_then(Value::as_str)
+        .unwrap_or("Always");
+    if restart != "Always" {
+        causes.push((
+            "spec.template.spec.restartPolicy".into(),
+            format!("Unsupported value: {restart:?}: supported values: \"Always\""),
+        ));
+    }
+    let containers = spec.pointer("/template/spec/containers").and_then(Value::as_array);
+    if containers.is_none_or(Vec::is_empty) {
+        causes.push(("spec.template.spec.containers".into(), "Required value".into()));
+    }
+    for (index, container) in containers.into_iter().flatten().enumerate() {
+        if container.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
+            causes.push((
+                format!("spec.template.spec.containers[{index}].image"),
+                "Required value".into(),
+            ));
+        }
+    }
+    for (field, minimum) in [("minReadySeconds", 0), ("revisionHistoryLimit", 0)] {
+        if spec.get(field).and_then(Value::as_i64).is_some_and(|v| v < minimum) {
+            causes.push((
+                format!("spec.{field}"),
+                "Invalid value: must be greater than or equal to 0".into(),
+            ));
+        }
+    }
+    if spec.pointer("/updateStrategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
+        let rolling = spec
+            .pointer("/updateStrategy/rollingUpdate")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut resolved = Vec::new();
+        for field in ["maxUnavailable", "maxSurge"] {
+            match int_or_percent(rolling.get(field)) {
+                Err(problem) => causes.push((
+                    format!("spec.updateStrategy.rollingUpdate.{field}"),
+                    format!("Invalid value: {problem}"),
+                )),
+                Ok(Some((value, percent))) => {
+                    if value < 0 {
+                        causes.push((
+                            format!("spec.updateStrategy.rollingUpdate.{field}"),
+                            "Invalid value: must be greater than or equal to 0".into(),
+                        ));
+                    } else if percent && value > 100 {
+                        causes.push((
+                            format!("spec.updateStrategy.rollingUpdate.{field}"),
+                            "Invalid value: must not be greater than 100%".into(),
+                        ));
+                    }
+                    resolved.push(value);
+                }
+                Ok(None) => resolved.push(0),
+            }
+        }
+        if resolved.len() == 2 && (resolved[0] == 0) == (resolved[1] == 0) {
+            let problem = if resolved[0] == 0 {
+                "may not be 0 when `maxSurge` is 0"
+            } else {
+                "may not be set when maxSurge is non-zero"
+            };
+            causes.push((
+                "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
+                format!("Invalid value: {problem}"),
+            ));
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(resource, name, &causes))
+    }
+}
+
+/// Fills the server-owned metadata and defaults of a new object. `name` is final (generateName resolved).
+pub fn prepare_create(
+    resource: &'static Resource,
+    namespace: &str,
+    name: &str,
+    mut object: Value,
+    uid: &str,
+    now: &str,
+) -> Result<Value, ApiError> {
+    let root = object_mut(&mut object);
+    root.insert("apiVersion".into(), json!(resource.api_version()));
+    root.insert("kind".into(), json!(resource.kind));
+    let metadata = child(&mut object, "metadata");
+    metadata.insert("name".into(), json!(name));
+    if resource.namespaced {
+        metadata.insert("namespace".into(), json!(namespace));
+    } else {
+        metadata.remove("namespace");
+    }
+    metadata.insert("uid".into(), json!(uid));
+    metadata.insert("creationTimestamp".into(), json!(now));
+    metadata.insert("generation".into(), json!(1));
+    for server_owned in [
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "resourceVersion",
+        "selfLink",
+    ] {
+        metadata.remove(server_owned);
+    }
+    match resource.kind {
+        "DaemonSet" => {
+            // strategy.go PrepareForCreate: template generation 1, status cleared.
+            let metadata = child(&mut object, "metadata");
+            let annotations = object_mut(metadata.entry("annotations").or_insert_with(|| json!({})));
+            annotations.insert(TEMPLATE_GENERATION_ANNOTATION.into(), json!("1"));
+            object_mut(&mut object).insert("status".into(), json!({}));
+            default_daemon_set(&mut object);
+            validate_daemon_set(resource, &object)?;
+        }
+        "Pod" => {
+            default_pod_spec(object_mut(&mut object).entry("spec").or_insert_with(|| json!({})));
+            let status = child(&mut object, "status");
+            set_default(status, "phase", json!("Pending"));
+        }
+        "Namespace" => {
+            let status = child(&mut object, "status");
+            set_default(status, "phase", json!("Active"));
+            child(&mut object, "spec")
+                .entry("finalizers")
+                .or_insert(json!(["kubernetes"]));
+        }
+        _ => {}
+    }
+    Ok(object)
+}
+
+/// Checks a `metadata.resourceVersion` precondition carried by an update or patch.
+pub fn check_precondition(resource: &Resource, current: &Value, requested: &Value) -> Result<(), ApiError> {
+    let name = current
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match requested.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        Some(wanted) if !wanted.is_empty() => {
+            let have = current
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if wanted != have {
+                return Err(ApiError::stale(resource, name));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The object to store for an update of `current` with `requested` (already patched, if a patch).
+/// `status_only`: a write to the status subresource (only status changes); otherwise status is kept.
+pub fn prepare_update(
+    resource: &'static Resource,
+    current: &Value,
+    mut requested: Value,
+    status_only: bool,
+) -> Result<Value, ApiError> {
+    let name = current
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if status_only {
+        let mut updated = current.clone();
+        updated["status"] = requested.get("status").cloned().unwrap_or(json!({}));
+        return Ok(updated);
+    }
+    let root = object_mut(&mut requested);
+    root.insert("apiVersion".into(), json!(resource.api_version()));
+    root.insert("kind".into(), json!(resource.kind));
+    // Server-owned metadata stays as stored.
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "name",
+        "deletionTimestamp",
+        "generation",
+    ] {
+        match current.get("metadata").and_then(|m| m.get(field)) {
+            Some(value) => {
+                child(&mut requested, "metadata").insert(field.into(), value.clone());
+            }
+            None => {
+                child(&mut requested, "metadata").remove(field);
+            }
+        }
+    }
+    if resource.has_status && resource.kind != "Namespace" {
+        match current.get("status") {
+            Some(status) => object_mut(&mut requested).insert("status".into(), status.clone()),
+            None => object_mut(&mut requested).remove("status"),
+        };
+    }
+    if resource.kind == "DaemonSet" {
+        default_daemon_set(&mut requested);
+        validate_daemon_set(resource, &requested)?;
+        if current.pointer("/spec/selector") != requested.pointer("/spec/selector") {
+            return Err(ApiError::invalid(
+                resource,
+                &name,
+                &[("spec.selector".into(), "Invalid value: field is immutable".into())],
+            ));
+        }
+        let generation = current
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let template_generation = current
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                TEMPLATE_GENERATION_ANNOTATION.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
+            .and_then(|g| g.parse::<i64>().ok())
+            .unwrap_or(1);
+        let template_changed = current.pointer("/spec/template") != requested.pointer("/spec/template");
+        let spec_changed = current.get("spec") != requested.get("spec");
+        // strategy.go PrepareForUpdate: a template change bumps both generations; other spec changes only generation.
+        let (generation, template_generation) = match (template_changed, spec_changed) {
+            (true, _) => (generation + 1, template_generation + 1),
+            (false, true) => (generation + 1, template_generation),
+            (false, false) => (generation, template_generation),
+        };
+        requested["metadata"]["generation"] = json!(generation);
+        if !requested["metadata"].get("annotations").is_some_and(Value::is_object) {
+            requested["metadata"]["annotations"] = json!({});
+        }
+        requested["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION] = json!(template_generation.to_string());
+    } else if current.get("spec") != requested.get("spec") && current.get("spec").is_some() {
+        let generation = current
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        requested["metadata"]["generation"] = json!(generation + 1);
+    }
+    Ok(requested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::resources::find;
+
+    fn ds(body: Value) -> Result<Value, ApiError> {
+        let resource = find("apps", "v1", "daemonsets").expect("served");
+        prepare_create(resource, "default", "foo", body, "uid-1", "2026-11-25T12:00:00Z")
+    }
+
+    fn minimal() -> Value {
+        json!({"spec": {"selector": {"matchLabels": {"app": "foo"}},
+                        "template": {"metadata": {"labels": {"app": "foo"}}, "spec": {"containers": [{"name": "c", "image": "img:1"}]}}}})
+    }
+
+    #[test]
+    fn a_created_daemon_set_gets_the_api_server_defaults() {
+        let created = ds(minimal()).expect("valid");
+        assert_eq!(
+            created["spec"]["updateStrategy"],
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        );
+        assert_eq!(created["spec"]["revisionHistoryLimit"], 10);
+        assert_eq!(created["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION], "1");
+        assert_eq!(created["metadata"]["generation"], 1);
+        assert_eq!(
+            created["spec"]["template"]["metadata"]["creationTimestamp"],
+            Value::Null
+        );
+        assert_eq!(
+            created["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+            "IfNotPresent"
+        );
+        assert_eq!(created["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+    }
+
+    #[test]
+    fn invalid_daemon_sets_are_rejected_with_causes() {
+        let mut mismatched = minimal();
+        mismatched["spec"]["selector"] = json!({"matchLabels": {"app": "bar"}});
+        let mut both = minimal();
+        both["spec"]["updateStrategy"] =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "10%"}});
+        let mut bad_percent = minimal();
+        bad_percent["spec"]["updateStrategy"] =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "ten"}});
+        for (name, body, field) in [
+            ("selector mismatch", mismatched, "spec.template.metadata.labels"),
+            ("both budgets", both, "spec.updateStrategy.rollingUpdate.maxUnavailable"),
+            (
+                "bad intstr",
+                bad_percent,
+                "spec.updateStrategy.rollingUpdate.maxUnavailable",
+            ),
+        ] {
+            let error = ds(body).expect_err(name);
+            assert_eq!(error.code, 422, "{name}");
+            assert!(
+                error.to_status()["details"]["causes"][0]["field"] == field,
+                "{name}: {:?}",
+                error.to_status()
+            );
+        }
+    }
+
+    #[test]
+    fn template_changes_bump_generation_and_template_generation() {
+        let resource = find("apps", "v1", "daemonsets").expect("served");
+        let current = ds(minimal()).expect("valid");
+        let mut changed = current.clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("img:2");
+        let updated = prepare_update(resource, &current, changed, false).expect("valid");
+        assert_eq!(
+            (
+                updated["metadata"]["generation"].clone(),
+                updated["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION].clone()
+            ),
+            (json!(2), json!("2"))
+        );
+        let mut other = current.clone();
+        other["spec"]["minReadySeconds"] = json!(5);
+        let updated = prepare_update(resource, &current, other, false).expect("valid");
+        assert_eq!(
+            (
+                updated["metadata"]["generation"].clone(),
+                updated["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION].clone()
+            ),
+            (json!(2), json!("1"))
+        );
+        let mut relabelled = current.clone();
+        relabelled["metadata"]["labels"] = json!({"x": "y"});
+        let updated = prepare_update(resource, &current, relabelled, false).expect("valid");
+        assert_eq!(
+            updated["metadata"]["generation"], 1,
+            "metadata-only changes bump nothing"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! A simulated Kubernetes API server and fleet that kubectl and kube-rs accept as real (I/O: HTTP, clock).
+//!
+//! Independence: nothing here imports the controller's code (planner, history, snapshot, controller,
+//! executor); the simulator's API behaviour is written separately from the Kubernetes sources, so a bug
+//! in the controller cannot be hidden by the same bug in the cluster it is tested against.
+
+pub mod admission;
+pub mod errors;
+pub mod patch;
+pub mod resources;
+pub mod selectors;
+pub mod store;

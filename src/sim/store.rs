@@ -1,0 +1,308 @@
+//! The simulated cluster's object store: JSON objects, resourceVersions, the watch log, the write timeline.
+//!
+//! Invariants: every write takes the next resourceVersion (one counter for all types, as etcd's
+//! revision); an event is logged and broadcast under the same lock that applied the write, so a
+//! watcher that snapshots and subscribes under the lock sees every later change exactly once.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::errors::ApiError;
+use super::resources::Resource;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, as watchers see it.
+#[derive(Debug)]
+pub struct Event {
+    pub resource_version: u64,
+    pub resource: &'static Resource,
+    pub event_type: EventType,
+    pub object: Arc<Value>,
+}
+
+/// One write, for tests and benchmarks to inspect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteRecord {
+    pub resource_version: u64,
+    /// `User-Agent`-derived caller name ("daemonroll", "kubectl", "sim-kubelet", …).
+    pub actor: String,
+    /// create, update, patch, delete, status (status subresource writes).
+    pub verb: String,
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+    pub time: chrono::DateTime<Utc>,
+    /// The object after the write (before it for deletes).
+    pub object: Arc<Value>,
+}
+
+type Key = (&'static str, &'static str, String, String);
+
+fn key(resource: &'static Resource, namespace: &str, name: &str) -> Key {
+    (resource.group, resource.plural, namespace.to_string(), name.to_string())
+}
+
+struct Inner {
+    resource_version: u64,
+    objects: BTreeMap<Key, Arc<Value>>,
+    log: VecDeque<Arc<Event>>,
+    /// Watches may resume from any resourceVersion ≥ this; older ones get 410 Expired.
+    oldest_resumable: u64,
+    timeline: Vec<WriteRecord>,
+}
+
+/// How many events a watch may resume across; older resourceVersions are compacted.
+pub const DEFAULT_LOG_CAPACITY: usize = 200_000;
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<Arc<Event>>,
+    log_capacity: usize,
+}
+
+/// What a new watch starts from, taken atomically with its subscription.
+pub struct WatchStart {
+    /// Objects to announce as ADDED first (resourceVersion 0 or absent).
+    pub initial: Vec<Arc<Value>>,
+    /// Logged events after the requested resourceVersion.
+    pub backlog: Vec<Arc<Event>>,
+    pub receiver: broadcast::Receiver<Arc<Event>>,
+    /// The store's resourceVersion when the watch started.
+    pub resource_version: u64,
+}
+
+pub fn now_rfc3339() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn meta<'v>(object: &'v Value, field: &str) -> Option<&'v str> {
+    object
+        .get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new(DEFAULT_LOG_CAPACITY)
+    }
+}
+
+impl Store {
+    pub fn new(log_capacity: usize) -> Self {
+        let (events, _) = broadcast::channel(65_536);
+        Store {
+            inner: Mutex::new(Inner {
+                resource_version: 1000,
+                objects: BTreeMap::new(),
+                log: VecDeque::new(),
+                oldest_resumable: 1000,
+                timeline: Vec::new(),
+            }),
+            events,
+            log_capacity: log_capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves consistent data (each write is applied whole).
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn resource_version(&self) -> u64 {
+        self.lock().resource_version
+    }
+
+    pub fn get(&self, resource: &'static Resource, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.lock().objects.get(&key(resource, namespace, name)).cloned()
+    }
+
+    /// Objects of a type (in one namespace, or all), in namespace/name order, and the list's resourceVersion.
+    pub fn list(&self, resource: &'static Resource, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        let inner = self.lock();
+        (objects_of(&inner, resource, namespace), inner.resource_version)
+    }
+
+    /// Applies one write. `change` receives the current object (None if absent) and the next
+    /// resourceVersion, and returns the new object (None deletes it) or an error (nothing written).
+    pub fn write<F>(
+        &self,
+        resource: &'static Resource,
+        namespace: &str,
+        name: &str,
+        actor: &str,
+        verb: &str,
+        change: F,
+    ) -> Result<Option<Arc<Value>>, ApiError>
+    where
+        F: FnOnce(Option<&Value>, u64) -> Result<Option<Value>, ApiError>,
+    {
+        let mut inner = self.lock();
+        let object_key = key(resource, namespace, name);
+        let current = inner.objects.get(&object_key).cloned();
+        let next_version = inner.resource_version + 1;
+        let Some(mut new_object) = change(current.as_deref(), next_version)? else {
+            let Some(old) = current else {
+                return Err(ApiError::not_found(resource, name));
+            };
+            inner.resource_version = next_version;
+            inner.objects.remove(&object_key);
+            let mut deleted = (*old).clone();
+            deleted["metadata"]["resourceVersion"] = json!(next_version.to_string());
+            let deleted = Arc::new(deleted);
+            self.record(
+                &mut inner,
+                resource,
+                EventType::Deleted,
+                Arc::clone(&deleted),
+                actor,
+                verb,
+            );
+            return Ok(None);
+        };
+        inner.resource_version = next_version;
+        new_object["metadata"]["resourceVersion"] = json!(next_version.to_string());
+        let new_object = Arc::new(new_object);
+        inner.objects.insert(object_key, Arc::clone(&new_object));
+        let event_type = if current.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.record(&mut inner, resource, event_type, Arc::clone(&new_object), actor, verb);
+        Ok(Some(new_object))
+    }
+
+    fn record(
+        &self,
+        inner: &mut Inner,
+        resource: &'static Resource,
+        event_type: EventType,
+        object: Arc<Value>,
+        actor: &str,
+        verb: &str,
+    ) {
+        let resource_version = inner.resource_version;
+        inner.timeline.push(WriteRecord {
+            resource_version,
+            actor: actor.to_string(),
+            verb: verb.to_string(),
+            kind: resource.kind,
+            namespace: meta(&object, "namespace").unwrap_or_default().to_string(),
+            name: meta(&object, "name").unwrap_or_default().to_string(),
+            time: Utc::now(),
+            object: Arc::clone(&object),
+        });
+        let event = Arc::new(Event {
+            resource_version,
+            resource,
+            event_type,
+            object,
+        });
+        inner.log.push_back(Arc::clone(&event));
+        while inner.log.len() > self.log_capacity {
+            if let Some(dropped) = inner.log.pop_front() {
+                inner.oldest_resumable = dropped.resource_version;
+            }
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(event);
+    }
+
+    /// Starts a watch on `resource` from `resource_version` (None or 0: announce current objects first).
+    /// Fails with 410 Expired when that version has been compacted. Subscribing under the lock that
+    /// every write holds while it broadcasts means the receiver sees exactly the later events.
+    pub fn watch(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        resource_version: Option<u64>,
+    ) -> Result<WatchStart, ApiError> {
+        let inner = self.lock();
+        let receiver = self.events.subscribe();
+        let current = inner.resource_version;
+        match resource_version.filter(|rv| *rv > 0) {
+            None => Ok(WatchStart {
+                initial: objects_of(&inner, resource, namespace),
+                backlog: Vec::new(),
+                receiver,
+                resource_version: current,
+            }),
+            Some(from) if from < inner.oldest_resumable => Err(ApiError::expired(from, inner.oldest_resumable)),
+            Some(from) => {
+                let backlog = inner
+                    .log
+                    .iter()
+                    .filter(|event| event.resource_version > from && std::ptr::eq(event.resource, resource))
+                    .cloned()
+                    .collect();
+                Ok(WatchStart {
+                    initial: Vec::new(),
+                    backlog,
+                    receiver,
+                    resource_version: current,
+                })
+            }
+        }
+    }
+
+    /// Every write so far, oldest first.
+    pub fn timeline(&self) -> Vec<WriteRecord> {
+        self.lock().timeline.clone()
+    }
+
+    /// Objects whose ownerReferences name `owner_uid`.
+    pub fn dependents(&self, owner_uid: &str) -> Vec<(&'static Resource, Arc<Value>)> {
+        let inner = self.lock();
+        inner
+            .objects
+            .iter()
+            .filter(|(_, object)| {
+                object
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
+                    })
+            })
+            .filter_map(|((group, plural, _, _), object)| {
+                super::resources::RESOURCES
+                    .iter()
+                    .find(|r| r.group == *group && r.plural == *plural)
+                    .map(|r| (r, Arc::clone(object)))
+            })
+            .collect()
+    }
+}
+
+fn objects_of(inner: &Inner, resource: &'static Resource, namespace: Option<&str>) -> Vec<Arc<Value>> {
+    inner
+        .objects
+        .iter()
+        .filter(|((group, plural, ns, _), _)| {
+            *group == resource.group && *plural == resource.plural && namespace.is_none_or(|n| n == ns)
+        })
+        .map(|(_, object)| Arc::clone(object))
+        .collect()
+}
