@@ -31,6 +31,28 @@ enum Command {
     /// `kubectl get ds,nodes,pods,controllerrevisions -A -o yaml > dump.yaml`:
     /// a `kind: List`, multi-document YAML, or JSON. Other kinds are ignored.
     Plan(PlanArgs),
+    /// Serve a simulated Kubernetes API on 127.0.0.1 that kubectl and `daemonroll run` can use.
+    ///
+    /// Writes a kubeconfig for it and runs until Ctrl-C. The simulated cluster keeps everything in
+    /// memory; objects of other kinds than the served ones (namespaces, nodes, pods, events,
+    /// daemonsets, controllerrevisions, leases) are not accepted.
+    Sim(SimArgs),
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Nodes to create at start (node-001, node-002, …).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Where to write the kubeconfig for this cluster.
+    #[arg(long, value_name = "PATH", default_value = "daemonroll-sim.kubeconfig")]
+    kubeconfig_out: PathBuf,
+    /// Seed for the simulator's random choices, so that runs repeat.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,6 +152,37 @@ fn run_plan(args: &PlanArgs) -> Result<()> {
     }
 }
 
+fn run_sim(args: &SimArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let config = daemonroll::sim::cluster::SimConfig {
+            nodes: args.nodes,
+            port: args.port,
+            seed: args.seed,
+        };
+        let simulator = daemonroll::sim::cluster::Simulator::start(config)
+            .await
+            .context("cannot start the simulator")?;
+        simulator.write_kubeconfig(&args.kubeconfig_out)?;
+        let kubeconfig = std::fs::canonicalize(&args.kubeconfig_out).unwrap_or_else(|_| args.kubeconfig_out.clone());
+        println!(
+            "daemonroll sim: a simulated cluster of {} node(s) is serving on {}",
+            args.nodes,
+            simulator.url()
+        );
+        println!("kubeconfig: {}", kubeconfig.display());
+        println!();
+        println!("  export KUBECONFIG={}", kubeconfig.display());
+        println!("  kubectl get nodes");
+        println!();
+        println!("Press Ctrl-C to stop.");
+        std::io::stdout().flush().ok();
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        simulator.stop().await;
+        Ok(())
+    })
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
@@ -138,6 +191,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Plan(args) => run_plan(args),
+        Command::Sim(args) => run_sim(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

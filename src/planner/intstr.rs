@@ -45,10 +45,10 @@ pub fn unavailable_count(strategy: &UpdateStrategy, desired: i64) -> Result<i64,
     }
 }
 
-/// Whether manage keeps a second pod on a node while surging: maxSurge resolves to non-zero for one node.
-/// Upstream: util/daemonset_util.go AllowsSurge.
+/// Whether manage keeps a second pod on a node while surging: maxSurge resolves to more than 0
+/// for one node (a negative value disables surge). Upstream: util/daemonset_util.go AllowsSurge.
 pub fn allows_surge(strategy: &UpdateStrategy) -> bool {
-    surge_count(strategy, 1).is_ok_and(|surge| surge != 0)
+    surge_count(strategy, 1).is_ok_and(|surge| surge > 0)
 }
 
 /// (maxSurge, maxUnavailable) for a rolling update over `desired` nodes, with the

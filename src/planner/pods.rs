@@ -29,16 +29,19 @@ fn is_controlled_by(controller: &ControllerRef, daemon_set: &DaemonSetView) -> b
     controller.uid == daemon_set.uid && controller.kind == "DaemonSet" && controller.name == daemon_set.name
 }
 
-pub fn claim(
+/// `controlled`: whether the controller reference points at this DaemonSet (pods and revisions
+/// differ in how that is decided).
+fn claim_with(
     daemon_set: &DaemonSetView,
     selector: &Selector,
     controller: Option<&ControllerRef>,
+    controlled: bool,
     labels: &Labels,
     object_terminating: bool,
 ) -> Claim {
     let deleting = daemon_set.deletion_timestamp.is_some();
     match controller {
-        Some(controller) if is_controlled_by(controller, daemon_set) => {
+        Some(_) if controlled => {
             if selector.matches(labels) {
                 Claim::Owned
             } else if deleting {
@@ -51,6 +54,19 @@ pub fn claim(
         None if deleting || object_terminating || !selector.matches(labels) => Claim::Ignore,
         None => Claim::Adopt,
     }
+}
+
+/// Claims a pod: its controller reference must name this DaemonSet by kind, name and uid (the newest
+/// upstream resolves pods through an owner index keyed that way).
+pub fn claim(
+    daemon_set: &DaemonSetView,
+    selector: &Selector,
+    controller: Option<&ControllerRef>,
+    labels: &Labels,
+    object_terminating: bool,
+) -> Claim {
+    let controlled = controller.is_some_and(|c| is_controlled_by(c, daemon_set));
+    claim_with(daemon_set, selector, controller, controlled, labels, object_terminating)
 }
 
 /// The DaemonSet's pods (owned and matching, or adopted), for the rare steps that need them all
@@ -94,10 +110,14 @@ pub fn claim_revisions<'s>(
     };
     for revision in candidates {
         let terminating = revision.deletion_timestamp.is_some();
-        match claim(
+        // Upstream: controller_ref_manager.go ClaimObject compares the controller reference's uid only.
+        let controlled = revision.controller.as_ref().is_some_and(|c| c.uid == daemon_set.uid);
+        let controller = revision.controller.as_ref();
+        match claim_with(
             daemon_set,
             selector,
-            revision.controller.as_ref(),
+            controller,
+            controlled,
             &revision.labels,
             terminating,
         ) {

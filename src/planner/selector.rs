@@ -14,8 +14,16 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    /// Upstream: labels.NewRequirement value-count rules (key/value syntax is left to API validation).
+    /// Upstream: apimachinery labels.NewRequirement — value counts, integer values for Gt/Lt, and
+    /// label syntax for the key and every value (API validation does not check node-affinity values,
+    /// so a template can carry values such as "-3" that make the requirement invalid here).
     fn parse(key: &str, operator: &str, values: &[String], allow_numeric: bool) -> Result<Self, String> {
+        if !is_qualified_name(key) {
+            return Err(format!("invalid label key {key:?}"));
+        }
+        if let Some(bad) = values.iter().find(|value| !is_label_value(value)) {
+            return Err(format!("invalid label value {bad:?} for key {key:?}"));
+        }
         let key = key.to_string();
         let one_integer = |values: &[String]| match values {
             [value] => value
@@ -57,6 +65,46 @@ impl Requirement {
                 .is_some_and(|v| v < *bound),
         }
     }
+}
+
+/// `(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?`, at most `max` bytes.
+fn is_name_part(text: &str, max: usize) -> bool {
+    let bytes = text.as_bytes();
+    let alphanumeric = |b: &u8| b.is_ascii_alphanumeric();
+    text.len() <= max
+        && (bytes.is_empty()
+            || (bytes.first().is_some_and(alphanumeric)
+                && bytes.last().is_some_and(alphanumeric)
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))))
+}
+
+/// Upstream: apimachinery validation IsValidLabelValue.
+fn is_label_value(value: &str) -> bool {
+    is_name_part(value, 63)
+}
+
+/// Upstream: apimachinery validation IsQualifiedName (optional DNS-subdomain prefix, then a name).
+fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|label| {
+                let bytes = label.as_bytes();
+                !label.is_empty()
+                    && bytes
+                        .iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+                    && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+                    && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+            })
+    });
+    prefix_ok && !name.is_empty() && is_name_part(name, 63)
 }
 
 /// A DaemonSet's `spec.selector`. Upstream: metav1.LabelSelectorAsSelector.
@@ -251,8 +299,17 @@ mod tests {
         assert!(Requirement::parse("k", "Gt", &values(&["one"]), true).is_err());
         assert!(Requirement::parse("k", "Gt", &values(&["1"]), false).is_err());
         assert_eq!(
-            Requirement::parse("k", "Lt", &values(&["-3"]), true),
-            Ok(Requirement::LessThan("k".into(), -3))
+            Requirement::parse("k", "Lt", &values(&["3"]), true),
+            Ok(Requirement::LessThan("k".into(), 3))
+        );
+        // "-3" is an integer but not a valid label value (labels.NewRequirement validateLabelValue).
+        assert!(Requirement::parse("k", "Lt", &values(&["-3"]), true).is_err());
+        assert!(Requirement::parse("k", "In", &values(&["has space"]), true).is_err());
+        assert!(Requirement::parse("bad key!", "Exists", &[], true).is_err());
+        assert!(Requirement::parse("example.com/zone", "In", &values(&["a.b-c_d"]), true).is_ok());
+        assert!(
+            Requirement::parse("k", "In", &values(&[""]), true).is_ok(),
+            "the empty value is valid"
         );
     }
 }

@@ -5,8 +5,13 @@
 //! in the controller cannot be hidden by the same bug in the cluster it is tested against.
 
 pub mod admission;
+pub mod cluster;
+pub mod discovery;
 pub mod errors;
 pub mod patch;
 pub mod resources;
 pub mod selectors;
+pub mod server;
 pub mod store;
+pub mod table;
+pub mod watch;

@@ -23,6 +23,9 @@ pub struct ObjectError {
 
 type Object = Map<String, Value>;
 
+/// 0001-01-01T00:00:00Z in Unix seconds.
+const GO_ZERO_TIME: i64 = -62_135_596_800;
+
 fn object_name(object: &Object) -> String {
     let metadata = object.get("metadata");
     let name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str);
@@ -145,11 +148,12 @@ fn string_map(value: Option<&Value>) -> Result<Labels, String> {
         .collect()
 }
 
+/// RFC 3339 time; Go's zero time (0001-01-01T00:00:00Z) means "unset", as metav1.Time.IsZero says.
 fn parse_time(value: Option<&Value>) -> Result<Option<Timestamp>, String> {
     match value {
         None => Ok(None),
         Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
-            .map(|time| Some(time.with_timezone(&chrono::Utc)))
+            .map(|time| Some(time.with_timezone(&chrono::Utc)).filter(|t| t.timestamp() != GO_ZERO_TIME))
             .map_err(|err| format!("{text:?} is not an RFC 3339 time: {err}")),
         Some(other) => Err(format!("must be an RFC 3339 time string, found {other}")),
     }
@@ -370,4 +374,24 @@ pub fn daemon_set_from_json(value: &Value) -> Result<DaemonSetView, ObjectError>
         status,
         deletion_timestamp: reader.timestamp(&["metadata", "deletionTimestamp"])?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn go_zero_times_read_as_unset() {
+        let pod = json!({"metadata": {"name": "p", "creationTimestamp": "0001-01-01T00:00:00Z"},
+                         "status": {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "0001-01-01T00:00:00Z"}]}});
+        let view = pod_from_json(&pod).expect("valid pod");
+        assert_eq!(view.creation_timestamp, None);
+        assert_eq!(
+            view.ready.map(|r| (r.is_true, r.last_transition_time)),
+            Some((true, None))
+        );
+        let set = json!({"metadata": {"name": "p", "creationTimestamp": "2026-11-25T12:00:00Z"}});
+        assert!(pod_from_json(&set).expect("valid pod").creation_timestamp.is_some());
+    }
 }

@@ -299,3 +299,16 @@ fn a_template_field_unknown_to_this_build_still_matches_its_revision() {
     snapshot.daemon_set.template = ds.template.clone();
     assert_eq!(planner::plan(&snapshot).update_revision, "newhash");
 }
+
+// Upstream: controller_ref_manager.go ClaimObject compares only the controller reference's uid for
+// revisions, so a revision whose reference carries an old name (or kind) is still this DaemonSet's.
+#[test]
+fn a_revision_is_claimed_by_its_controller_uid_alone() {
+    let ds = daemon_set("ds").build();
+    let mut renamed = revision(&ds, "ds-abc", Some("abc"), 1, current_data(&ds));
+    if let Some(controller) = renamed.controller.as_mut() {
+        controller.name = "ds-before-rename".into();
+    }
+    let snapshot = cluster(daemon_set("ds")).revisions([renamed]).snapshot();
+    assert_eq!(planner::plan(&snapshot).update_revision, "abc");
+}

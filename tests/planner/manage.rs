@@ -1584,3 +1584,20 @@ fn manage_writes_hold_back_the_rolling_update_until_the_next_sync() {
         ]
     }));
 }
+
+// Mirrors util/daemonset_util.go AllowsSurge (maxSurge resolved against one node must be > 0): a
+// negative maxSurge disables surge, so manage prunes the younger of two running pods.
+#[test]
+fn a_negative_max_surge_does_not_allow_two_pods_on_a_node() {
+    let snapshot = cluster(daemon_set("ds").max_unavailable(1).max_surge(-1))
+        .nodes([node("n1")])
+        .pods([
+            pod("a-old").on("n1").old().created(ago(600)),
+            pod("b-new").on("n1").not_ready().created(ago(60)),
+        ])
+        .snapshot();
+    assert_eq!(
+        crate::support::outcome(&snapshot),
+        crate::support::writes(&[], &["b-new"])
+    );
+}

@@ -1,0 +1,454 @@
+//! The real kubectl against the simulated API server: each command's output and its effect on
+//! the stored objects. Skips (loudly) only when kubectl is not installed; `.ci/run` installs it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use daemonroll::sim::cluster::{SimConfig, Simulator, create};
+use daemonroll::sim::resources;
+use daemonroll::sim::store::Store;
+use serde_json::{Value, json};
+
+struct Kubectl {
+    kubeconfig: PathBuf,
+    cache: PathBuf,
+    _dir: TempDir,
+}
+
+/// A scratch directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("daemonroll-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path).expect("temp dir is writable");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn kubectl_installed() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+impl Kubectl {
+    fn new(simulator: &Simulator) -> Self {
+        let dir = TempDir::new("kubectl");
+        let kubeconfig = dir.0.join("kubeconfig");
+        simulator.write_kubeconfig(&kubeconfig).expect("kubeconfig is written");
+        Kubectl {
+            kubeconfig,
+            cache: dir.0.join("cache"),
+            _dir: dir,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("kubectl");
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("kubectl runs")
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn apply_stdin(&self, args: &[&str], manifest: &str) -> String {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl starts");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), manifest.as_bytes())
+            .expect("manifest is sent");
+        let output = child.wait_with_output().expect("kubectl exits");
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+fn manifest(image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\n  namespace: default\nspec:\n  selector:\n    matchLabels: {{app: agent}}\n  template:\n    metadata:\n      labels: {{app: agent}}\n    spec:\n      containers:\n      - name: agent\n        image: {image}\n"
+    )
+}
+
+fn stored(store: &Store, plural: &str, group: &str, name: &str) -> Option<Arc<Value>> {
+    let resource = resources::find(group, "v1", plural).expect("served resource");
+    store.get(resource, if resource.namespaced { "default" } else { "" }, name)
+}
+
+fn set_status(store: &Store, status: Value) {
+    let resource = resources::find("apps", "v1", "daemonsets").expect("served");
+    store
+        .write(resource, "default", "agent", "test", "status", |current, _| {
+            let mut updated = current.cloned().expect("the DaemonSet exists");
+            updated["status"] = status;
+            Ok(Some(updated))
+        })
+        .expect("status is written");
+}
+
+fn start() -> Option<(tokio::runtime::Runtime, Simulator, Kubectl)> {
+    if !kubectl_installed() {
+        eprintln!("SKIPPED: kubectl is not installed (apt-get install -y kubernetes-client); .ci/run installs it");
+        return None;
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime starts");
+    let simulator = runtime
+        .block_on(Simulator::start(SimConfig {
+            nodes: 3,
+            ..SimConfig::default()
+        }))
+        .expect("simulator starts");
+    let kubectl = Kubectl::new(&simulator);
+    Some((runtime, simulator, kubectl))
+}
+
+#[test]
+fn kubectl_reads_nodes_namespaces_and_objects_in_every_output_format() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let nodes = kubectl.ok(&["get", "nodes"]);
+    assert!(nodes.starts_with("NAME       STATUS   ROLES    AGE"), "{nodes}");
+    assert_eq!(nodes.lines().filter(|l| l.contains(" Ready ")).count(), 3, "{nodes}");
+    let wide = kubectl.ok(&["get", "no", "-o", "wide"]);
+    assert!(wide.contains("INTERNAL-IP") && wide.contains("containerd://"), "{wide}");
+    let namespaces = kubectl.ok(&["get", "ns", "-o", "name"]);
+    assert_eq!(
+        namespaces.lines().collect::<Vec<_>>(),
+        vec![
+            "namespace/default",
+            "namespace/kube-node-lease",
+            "namespace/kube-public",
+            "namespace/kube-system"
+        ]
+    );
+
+    kubectl.apply_stdin(&["create", "-f", "-"], &manifest("agent:1"));
+    let all = kubectl.ok(&["get", "ds", "-A"]);
+    assert!(
+        all.contains("NAMESPACE") && all.lines().any(|l| l.starts_with("default") && l.contains("agent")),
+        "{all}"
+    );
+    let yaml = kubectl.ok(&["get", "ds", "agent", "-o", "yaml"]);
+    assert!(
+        yaml.contains("type: RollingUpdate") && yaml.contains("deprecated.daemonset.template.generation: \"1\""),
+        "{yaml}"
+    );
+    let object: Value = serde_json::from_str(&kubectl.ok(&["get", "ds", "agent", "-o", "json"])).expect("JSON");
+    assert_eq!(
+        object["spec"]["updateStrategy"]["rollingUpdate"],
+        json!({"maxUnavailable": 1, "maxSurge": 0})
+    );
+    let missing = kubectl.run(&["get", "ds", "nope"]);
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("Error from server (NotFound): daemonsets.apps \"nope\" not found")
+    );
+    let duplicate = kubectl.run(&["create", "-f", "-"]);
+    assert!(!duplicate.status.success());
+    drop(simulator);
+}
+
+#[test]
+fn kubectl_writes_change_the_stored_daemon_set() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    assert!(
+        kubectl
+            .apply_stdin(&["apply", "-f", "-"], &manifest("agent:1"))
+            .contains("daemonset.apps/agent created")
+    );
+    assert!(
+        kubectl
+            .apply_stdin(&["apply", "-f", "-"], &manifest("agent:1"))
+            .contains("unchanged")
+    );
+    assert!(
+        kubectl
+            .apply_stdin(&["apply", "-f", "-"], &manifest("agent:2"))
+            .contains("configured")
+    );
+    let image = |store: &Store| {
+        stored(store, "daemonsets", "apps", "agent")
+            .map(|o| o["spec"]["template"]["spec"]["containers"][0]["image"].clone())
+    };
+    assert_eq!(image(&store), Some(json!("agent:2")));
+    let generation =
+        |store: &Store| stored(store, "daemonsets", "apps", "agent").map(|o| o["metadata"]["generation"].clone());
+    assert_eq!(
+        generation(&store),
+        Some(json!(2)),
+        "a template change bumps the generation"
+    );
+
+    assert!(
+        kubectl
+            .apply_stdin(
+                &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+                &manifest("agent:3")
+            )
+            .contains("serverside-applied")
+    );
+    assert_eq!(image(&store), Some(json!("agent:3")));
+    assert!(
+        kubectl
+            .ok(&["set", "image", "ds/agent", "agent=agent:4"])
+            .contains("image updated")
+    );
+    assert_eq!(image(&store), Some(json!("agent:4")));
+    assert!(kubectl.ok(&["label", "ds", "agent", "tier=node"]).contains("labeled"));
+    assert!(
+        kubectl
+            .ok(&["annotate", "ds", "agent", "note=hello"])
+            .contains("annotated")
+    );
+    let object = stored(&store, "daemonsets", "apps", "agent").expect("stored");
+    assert_eq!(
+        (
+            object["metadata"]["labels"]["tier"].clone(),
+            object["metadata"]["annotations"]["note"].clone()
+        ),
+        (json!("node"), json!("hello"))
+    );
+    let stale = kubectl.run(&["label", "ds", "agent", "tier=x", "--overwrite", "--resource-version=1"]);
+    assert!(
+        String::from_utf8_lossy(&stale.stderr).contains("Error from server (Conflict)"),
+        "{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+    assert!(kubectl.ok(&["rollout", "restart", "ds/agent"]).contains("restarted"));
+    let object = stored(&store, "daemonsets", "apps", "agent").expect("stored");
+    assert!(object["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].is_string());
+    // Creation is generation 1; apply agent:2, server-side apply agent:3, set image, restart: 4 more.
+    assert_eq!(
+        object["metadata"]["annotations"]["deprecated.daemonset.template.generation"],
+        "5"
+    );
+    let invalid = kubectl.run(&[
+        "patch",
+        "ds",
+        "agent",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":"10%"}}}}"#,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&invalid.stderr).contains("is invalid"),
+        "{}",
+        String::from_utf8_lossy(&invalid.stderr)
+    );
+}
+
+#[test]
+fn kubectl_rollout_status_follows_status_changes() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    kubectl.apply_stdin(&["create", "-f", "-"], &manifest("agent:1"));
+    let waiting = kubectl.ok(&["rollout", "status", "ds/agent", "--watch=false"]);
+    assert!(
+        waiting.contains("Waiting for daemon set spec update to be observed"),
+        "{waiting}"
+    );
+
+    let mut watcher = kubectl
+        .command(&["rollout", "status", "ds/agent", "--timeout=30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl starts");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let next_line = || {
+        lines_rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("kubectl prints a line")
+    };
+    assert!(next_line().contains("Waiting for daemon set spec update to be observed"));
+    set_status(
+        &store,
+        json!({"observedGeneration": 1, "desiredNumberScheduled": 3, "currentNumberScheduled": 3, "updatedNumberScheduled": 1, "numberAvailable": 1, "numberReady": 1}),
+    );
+    assert_eq!(
+        next_line(),
+        "Waiting for daemon set \"agent\" rollout to finish: 1 out of 3 new pods have been updated..."
+    );
+    set_status(
+        &store,
+        json!({"observedGeneration": 1, "desiredNumberScheduled": 3, "currentNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3, "numberReady": 3}),
+    );
+    assert_eq!(next_line(), "daemon set \"agent\" successfully rolled out");
+    assert!(watcher.wait().expect("kubectl exits").success());
+}
+
+#[test]
+fn kubectl_rollout_history_and_undo_use_the_controller_revisions() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    kubectl.apply_stdin(&["create", "-f", "-"], &manifest("agent:2"));
+    let ds = stored(&store, "daemonsets", "apps", "agent").expect("stored");
+    let revisions = resources::find("apps", "v1", "controllerrevisions").expect("served");
+    for (number, image) in [(1, "agent:1"), (2, "agent:2")] {
+        let mut template = ds["spec"]["template"].clone();
+        template["spec"]["containers"][0]["image"] = json!(image);
+        template["$patch"] = json!("replace");
+        let revision = json!({
+            "apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": format!("agent-{number}"), "labels": {"app": "agent", "controller-revision-hash": format!("h{number}")},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": ds["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
+            "data": {"spec": {"template": template}},
+            "revision": number,
+        });
+        create(&store, revisions, "default", revision, "test").expect("revision is created");
+    }
+    let history = kubectl.ok(&["rollout", "history", "ds/agent"]);
+    assert!(
+        history.contains("REVISION  CHANGE-CAUSE")
+            && history.contains("1         <none>")
+            && history.contains("2         <none>"),
+        "{history}"
+    );
+    assert!(kubectl.ok(&["rollout", "undo", "ds/agent"]).contains("rolled back"));
+    let image = stored(&store, "daemonsets", "apps", "agent")
+        .map(|o| o["spec"]["template"]["spec"]["containers"][0]["image"].clone());
+    assert_eq!(image, Some(json!("agent:1")), "undo applied revision 1's template");
+}
+
+#[test]
+fn kubectl_get_watch_prints_changes() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    kubectl.apply_stdin(&["create", "-f", "-"], &manifest("agent:1"));
+    let mut watcher = kubectl
+        .command(&["get", "ds", "agent", "-w", "--output-watch-events"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let next_line = || {
+        lines_rx
+            .recv_timeout(Duration::from_secs(15))
+            .expect("kubectl prints a line")
+    };
+    assert!(next_line().starts_with("EVENT"));
+    assert!(next_line().starts_with("ADDED"));
+    // kubectl starts its watch after printing the GET; a change made before that is folded into the
+    // watch's initial (dropped) ADDED event, so change the status until a MODIFIED line shows up.
+    let mut modified = None;
+    for ready in 1..=10 {
+        set_status(
+            &store,
+            json!({"desiredNumberScheduled": 3, "currentNumberScheduled": 2, "numberReady": ready}),
+        );
+        if let Ok(line) = lines_rx.recv_timeout(Duration::from_secs(1)) {
+            modified = Some((ready, line));
+            break;
+        }
+    }
+    let (ready, line) = modified.expect("a MODIFIED event within 10 s");
+    assert!(
+        line.starts_with("MODIFIED") && line.contains(&format!("agent   3         2         {ready}")),
+        "{line}"
+    );
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+}
+
+#[test]
+fn kubectl_delete_honours_each_propagation_policy() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    let pods = resources::find("", "v1", "pods").expect("served");
+    for (cascade, pod_survives) in [("orphan", true), ("background", false), ("foreground", false)] {
+        kubectl.apply_stdin(&["create", "-f", "-"], &manifest("agent:1"));
+        let ds = stored(&store, "daemonsets", "apps", "agent").expect("stored");
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "agent-pod", "labels": {"app": "agent"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": ds["metadata"]["uid"], "controller": true}]},
+            "spec": {"containers": [{"name": "agent", "image": "agent:1"}]}});
+        create(&store, pods, "default", pod, "test").expect("pod is created");
+        let output = kubectl.ok(&["delete", "ds", "agent", &format!("--cascade={cascade}")]);
+        assert!(
+            output.contains("daemonset.apps \"agent\" deleted"),
+            "{cascade}: {output}"
+        );
+        assert!(stored(&store, "daemonsets", "apps", "agent").is_none(), "{cascade}");
+        let remaining = stored(&store, "pods", "", "agent-pod");
+        assert_eq!(remaining.is_some(), pod_survives, "{cascade}");
+        if let Some(pod) = remaining {
+            assert_eq!(
+                pod["metadata"]["ownerReferences"],
+                json!([]),
+                "orphaned pods lose the owner reference"
+            );
+            kubectl.ok(&["delete", "pod", "agent-pod"]);
+        }
+    }
+    let timeline = store.timeline();
+    let deletes = timeline
+        .iter()
+        .filter(|w| w.verb == "delete" && w.kind == "Pod")
+        .count();
+    assert_eq!(
+        deletes, 3,
+        "one pod deleted by the garbage collector twice, one by kubectl"
+    );
+}
