@@ -53,6 +53,26 @@ struct SimArgs {
     /// Seed for the simulator's random choices, so that runs repeat.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How long a started pod takes to become Ready, e.g. 500ms, 2s, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    ready_after: std::time::Duration,
+}
+
+/// `500ms`, `2s`, `1m`, `1h`: an integer and a unit.
+fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 2s or 1m"))?;
+    let millis = match unit {
+        "ms" => value,
+        "s" | "" => value * 1_000,
+        "m" => value * 60_000,
+        "h" => value * 3_600_000,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?}; use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_millis(millis))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -155,10 +175,15 @@ fn run_plan(args: &PlanArgs) -> Result<()> {
 fn run_sim(args: &SimArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        let fleet = daemonroll::sim::fleet::FleetConfig {
+            ready_after: args.ready_after,
+            ..Default::default()
+        };
         let config = daemonroll::sim::cluster::SimConfig {
             nodes: args.nodes,
             port: args.port,
             seed: args.seed,
+            fleet,
         };
         let simulator = daemonroll::sim::cluster::Simulator::start(config)
             .await

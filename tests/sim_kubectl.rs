@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use daemonroll::sim::cluster::{SimConfig, Simulator, create};
 use daemonroll::sim::resources;
-use daemonroll::sim::store::Store;
+use daemonroll::sim::store::{EventType, Store};
 use serde_json::{Value, json};
 
 struct Kubectl {
@@ -445,10 +445,10 @@ fn kubectl_delete_honours_each_propagation_policy() {
     let timeline = store.timeline();
     let deletes = timeline
         .iter()
-        .filter(|w| w.verb == "delete" && w.kind == "Pod")
+        .filter(|w| w.event == EventType::Deleted && w.kind == "Pod")
         .count();
     assert_eq!(
         deletes, 3,
-        "one pod deleted by the garbage collector twice, one by kubectl"
+        "the garbage collector deleted the pod twice; kubectl's graceful delete once"
     );
 }

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::admission;
 use super::errors::ApiError;
+use super::fleet::{Fleet, FleetConfig};
 use super::resources::{self, Resource};
 use super::server::{AppState, router};
 use super::store::{Store, now_rfc3339};
@@ -24,6 +25,8 @@ pub struct SimConfig {
     pub port: u16,
     /// Seeds the simulator's random choices (generated names), so runs repeat.
     pub seed: u64,
+    /// Scheduler, kubelets and node lifecycle: how fast pods become Ready, which images misbehave.
+    pub fleet: FleetConfig,
 }
 
 impl Default for SimConfig {
@@ -32,6 +35,7 @@ impl Default for SimConfig {
             nodes: 3,
             port: 0,
             seed: 1,
+            fleet: FleetConfig::default(),
         }
     }
 }
@@ -62,8 +66,11 @@ pub enum SimError {
 pub struct Simulator {
     pub address: SocketAddr,
     pub store: Arc<Store>,
+    /// Node operations and pod behaviours of the simulated fleet.
+    pub fleet: Fleet,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
+    fleet_task: JoinHandle<()>,
 }
 
 fn resource(group: &str, plural: &str) -> &'static Resource {
@@ -175,6 +182,7 @@ impl Simulator {
             random: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
             address: address.to_string(),
         };
+        let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let server = tokio::spawn(async move {
@@ -189,8 +197,10 @@ impl Simulator {
         Ok(Simulator {
             address,
             store,
+            fleet,
             shutdown: Some(shutdown),
             server,
+            fleet_task,
         })
     }
 
@@ -219,6 +229,7 @@ impl Simulator {
             let _ = shutdown.send(());
         }
         let _ = (&mut self.server).await;
+        self.fleet_task.abort();
     }
 }
 
@@ -227,5 +238,6 @@ impl Drop for Simulator {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        self.fleet_task.abort();
     }
 }

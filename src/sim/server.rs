@@ -617,6 +617,38 @@ impl Request<'_> {
             )?;
             return Ok(json_response(StatusCode::OK, &marked.unwrap_or_default()));
         }
+        // A pod running on a node terminates gracefully: the kubelet removes it once its containers stop.
+        let grace = options
+            .get("gracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .or_else(|| {
+                current
+                    .pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30);
+        let bound = current
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        if resource.kind == "Pod" && bound && grace > 0 {
+            let marked = self.state.store.write(
+                resource,
+                self.namespace(),
+                &name,
+                &self.actor,
+                "delete",
+                |current, _| {
+                    let mut marked = current.cloned().ok_or_else(|| ApiError::not_found(resource, &name))?;
+                    if marked.pointer("/metadata/deletionTimestamp").is_none() {
+                        marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+                        marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                    }
+                    Ok(Some(marked))
+                },
+            )?;
+            return Ok(json_response(StatusCode::OK, &marked.unwrap_or_default()));
+        }
         let uid = current
             .pointer("/metadata/uid")
             .and_then(Value::as_str)

@@ -46,8 +46,10 @@ pub struct WriteRecord {
     pub resource_version: u64,
     /// `User-Agent`-derived caller name ("daemonroll", "kubectl", "sim-kubelet", …).
     pub actor: String,
-    /// create, update, patch, delete, status (status subresource writes).
+    /// create, update, patch, delete, status (status subresource writes), bind.
     pub verb: String,
+    /// What watchers saw: a graceful delete is a MODIFIED (deletionTimestamp set) before the DELETED.
+    pub event: EventType,
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
@@ -207,6 +209,7 @@ impl Store {
             resource_version,
             actor: actor.to_string(),
             verb: verb.to_string(),
+            event: event_type,
             kind: resource.kind,
             namespace: meta(&object, "namespace").unwrap_or_default().to_string(),
             name: meta(&object, "name").unwrap_or_default().to_string(),
@@ -264,6 +267,11 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// Every later change, for the simulated fleet's controllers.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
     }
 
     /// Every write so far, oldest first.
