@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::admission;
 use super::errors::ApiError;
+use super::faults::Faults;
 use super::fleet::{Fleet, FleetConfig};
 use super::resources::{self, Resource};
 use super::server::{AppState, router};
@@ -68,6 +69,8 @@ pub struct Simulator {
     pub store: Arc<Store>,
     /// Node operations and pod behaviours of the simulated fleet.
     pub fleet: Fleet,
+    /// Fault injection rules for API requests.
+    pub faults: Arc<Faults>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     fleet_task: JoinHandle<()>,
@@ -177,12 +180,16 @@ impl Simulator {
             let name = format!("node-{index:03}");
             create(&store, resource("", "nodes"), "", node_object(&name, index), "sim")?;
         }
+        let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
+        let faults = Arc::new(Faults::new(config.seed));
         let state = AppState {
             store: Arc::clone(&store),
+            faults: Arc::clone(&faults),
+            fleet: fleet.clone(),
             random: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
             address: address.to_string(),
         };
-        let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
+
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = router(state);
         let server = tokio::spawn(async move {
@@ -198,6 +205,7 @@ impl Simulator {
             address,
             store,
             fleet,
+            faults,
             shutdown: Some(shutdown),
             server,
             fleet_task,

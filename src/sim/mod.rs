@@ -8,6 +8,7 @@ pub mod admission;
 pub mod cluster;
 pub mod discovery;
 pub mod errors;
+pub mod faults;
 pub mod fleet;
 pub mod patch;
 pub mod resources;

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use super::admission;
 use super::discovery;
 use super::errors::ApiError;
+use super::faults::Faults;
+use super::fleet::{Fleet, ImageBehaviour};
 use super::patch::{self, PatchType};
 use super::resources::{self, Resource, Target};
 use super::selectors::{FieldQuery, LabelQuery};
@@ -26,6 +28,8 @@ use super::watch::{self, WatchRequest};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    pub faults: Arc<Faults>,
+    pub fleet: Fleet,
     pub random: Arc<Mutex<fastrand::Rng>>,
     /// `host:port`, for discovery's serverAddressByClientCIDRs.
     pub address: String,
@@ -64,6 +68,11 @@ pub fn router(state: AppState) -> Router {
             "/openapi/v3",
             get(|| async { json_response(StatusCode::OK, &discovery::openapi_index()) }),
         )
+        .route("/sim/v1/timeline", get(admin_timeline))
+        .route("/sim/v1/faults", get(admin_faults).put(admin_set_faults))
+        .route("/sim/v1/nodes", axum::routing::post(admin_add_node))
+        .route("/sim/v1/nodes/{name}/{action}", axum::routing::post(admin_node_action))
+        .route("/sim/v1/images/{image}", axum::routing::put(admin_image))
         .fallback(handle)
         .with_state(state)
 }
@@ -105,17 +114,33 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
             ..error
         });
     };
+    let verb = match method {
+        Method::GET if target.name.is_some() => "get",
+        Method::GET if params.get("watch").is_some_and(|w| w == "true" || w == "1") => "watch",
+        Method::GET => "list",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        _ => "other",
+    };
+    let decision = state.faults.decide(verb, target.resource.plural);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    if let Some(error) = decision.error {
+        return error_response(&error);
+    }
+    let actor = actor(&headers);
     let request = Request {
         state: &state,
         target,
         params,
         headers,
         body,
-        actor: String::new(),
-    };
-    let request = Request {
-        actor: actor(&request.headers),
-        ..request
+        actor,
+        drop_watch_after: decision.drop_watch_after,
+        expire_resume: decision.expire_resume,
     };
     let result = match method {
         Method::GET => request.get().await,
@@ -145,6 +170,10 @@ struct Request<'a> {
     headers: HeaderMap,
     body: Bytes,
     actor: String,
+    /// Injected: end the watch after this long.
+    drop_watch_after: Option<Duration>,
+    /// Injected: answer a watch that resumes from a resourceVersion with 410 Expired.
+    expire_resume: bool,
 }
 
 impl Request<'_> {
@@ -281,11 +310,17 @@ impl Request<'_> {
             namespace: self.target.namespace.clone(),
             labels,
             fields,
-            timeout: self
-                .params
-                .get("timeoutSeconds")
-                .and_then(|t| t.parse().ok())
-                .map(Duration::from_secs),
+            timeout: {
+                let asked = self
+                    .params
+                    .get("timeoutSeconds")
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs);
+                match (asked, self.drop_watch_after) {
+                    (Some(asked), Some(drop)) => Some(asked.min(drop)),
+                    (asked, drop) => asked.or(drop),
+                }
+            },
             bookmarks: self.flag("allowWatchBookmarks"),
             table: self.wants_table(),
         };
@@ -294,7 +329,19 @@ impl Request<'_> {
         } else {
             "application/json"
         };
-        match self.state.store.watch(resource, self.target.namespace.as_deref(), from) {
+        if self.drop_watch_after.is_some() {
+            self.state.faults.note_dropped_watch();
+        }
+        let started = if self.expire_resume && from.is_some_and(|rv| rv > 0) {
+            self.state.faults.note_expired_resume();
+            Err(ApiError::expired(
+                from.unwrap_or_default(),
+                self.state.store.resource_version(),
+            ))
+        } else {
+            self.state.store.watch(resource, self.target.namespace.as_deref(), from)
+        };
+        match started {
             // kube-apiserver answers an expired resourceVersion with 200 and one ERROR event.
             Err(error) if error.code == 410 => {
                 let line = format!("{}\n", json!({"type": "ERROR", "object": error.to_status()}));
@@ -743,4 +790,112 @@ pub fn collect_garbage(store: &Store, owner_uid: &str, propagation: &str) {
             },
         );
     }
+}
+
+// ---------------------------------------------------------------- admin API (/sim/v1)
+
+async fn admin_timeline(State(state): State<AppState>) -> Response {
+    let writes: Vec<Value> = state
+        .store
+        .timeline()
+        .iter()
+        .map(|w| {
+            json!({"resourceVersion": w.resource_version, "actor": w.actor, "verb": w.verb, "event": w.event.as_str(),
+                   "kind": w.kind, "namespace": w.namespace, "name": w.name, "time": w.time.to_rfc3339()})
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!({"writes": writes}))
+}
+
+async fn admin_faults(State(state): State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({"rules": state.faults.rules(), "injected": state.faults.injected()}),
+    )
+}
+
+async fn admin_set_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Rules {
+        rules: Vec<super::faults::FaultRule>,
+    }
+    match serde_json::from_slice::<Rules>(&body) {
+        Ok(rules) => {
+            state.faults.set_rules(rules.rules);
+            json_response(StatusCode::OK, &json!({"rules": state.faults.rules()}))
+        }
+        Err(error) => error_response(&ApiError::bad_request(format!(
+            "expected {{\"rules\": [...]}}: {error}"
+        ))),
+    }
+}
+
+async fn admin_add_node(State(state): State<AppState>, body: Bytes) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(name) = request.get("name").and_then(Value::as_str) else {
+        return error_response(&ApiError::bad_request("expected {\"name\": \"node-…\"}"));
+    };
+    let (existing, _) = state.store.list(
+        resources::find("", "v1", "nodes").unwrap_or(&resources::RESOURCES[0]),
+        None,
+    );
+    match state.fleet.add_node(name, existing.len() + 1) {
+        Ok(()) => json_response(StatusCode::CREATED, &json!({"node": name})),
+        Err(error) => error_response(&error),
+    }
+}
+
+async fn admin_node_action(
+    State(state): State<AppState>,
+    axum::extract::Path((name, action)): axum::extract::Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let field = |key: &str| request.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let result = match action.as_str() {
+        "ready" => state.fleet.set_node_ready(&name, true),
+        "not-ready" => state.fleet.set_node_ready(&name, false),
+        "cordon" => state.fleet.cordon(&name, true),
+        "uncordon" => state.fleet.cordon(&name, false),
+        "remove" => state.fleet.remove_node(&name),
+        "taint" => state
+            .fleet
+            .taint(&name, &field("key"), &field("value"), &field("effect")),
+        "untaint" => state.fleet.untaint(&name, &field("key")),
+        "label" => {
+            let value = request.get("value").and_then(Value::as_str);
+            state.fleet.label(&name, &field("key"), value)
+        }
+        other => Err(ApiError::bad_request(format!(
+            "unknown node action {other:?}: use ready, not-ready, cordon, uncordon, remove, taint, untaint or label"
+        ))),
+    };
+    match result {
+        Ok(()) => json_response(StatusCode::OK, &json!({"node": name, "action": action})),
+        Err(error) => error_response(&error),
+    }
+}
+
+async fn admin_image(
+    State(state): State<AppState>,
+    axum::extract::Path(image): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let behaviour = match request.get("behaviour").and_then(Value::as_str) {
+        None => None,
+        Some("fail") => Some(ImageBehaviour::Fail),
+        Some("crash-loop") => Some(ImageBehaviour::CrashLoop),
+        Some("never-ready") => Some(ImageBehaviour::NeverReady),
+        Some(other) => {
+            return error_response(&ApiError::bad_request(format!(
+                "unknown behaviour {other:?}: use fail, crash-loop, never-ready or null"
+            )));
+        }
+    };
+    state.fleet.set_image_behaviour(&image, behaviour);
+    json_response(
+        StatusCode::OK,
+        &json!({"image": image, "behaviour": request.get("behaviour")}),
+    )
 }
