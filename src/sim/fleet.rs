@@ -365,7 +365,25 @@ impl Runner {
     }
 
     fn bind(&mut self, pod: &Value, namespace: &str, name: &str, uid: &str) {
-        let (candidates, _) = self.store().list(nodes(), None);
+        // Daemon pods name their node in a `metadata.name In [node]` term: look that node up directly
+        // instead of filtering every node (the filters still decide).
+        let pinned = pod
+            .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+            .and_then(Value::as_array)
+            .filter(|terms| terms.len() == 1)
+            .and_then(|terms| terms[0].get("matchFields").and_then(Value::as_array))
+            .and_then(|fields| {
+                fields
+                    .iter()
+                    .find(|f| text(f, "/key") == "metadata.name" && text(f, "/operator") == "In")
+            })
+            .and_then(|field| field.get("values").and_then(Value::as_array))
+            .filter(|values| values.len() == 1)
+            .and_then(|values| values[0].as_str());
+        let candidates: Vec<Arc<Value>> = match pinned {
+            Some(node) => self.store().get(nodes(), "", node).into_iter().collect(),
+            None => self.store().list(nodes(), None).0,
+        };
         let fit = candidates.iter().find(|node| misfit(pod, node).is_none());
         match fit {
             Some(node) => {
@@ -391,8 +409,9 @@ impl Runner {
                     .iter()
                     .filter_map(|node| misfit(pod, node))
                     .next()
-                    .unwrap_or_else(|| "no nodes available".into());
-                let message = format!("0/{} nodes are available: {why}.", candidates.len());
+                    .unwrap_or_else(|| "the node the pod is pinned to does not exist".into());
+                let total = self.store().list(nodes(), None).0.len();
+                let message = format!("0/{total} nodes are available: {why}.");
                 let _ = self.store().write(pods(), namespace, name, "sim-scheduler", "status", |current, _| {
                     let mut pending = current.cloned().ok_or_else(|| ApiError::not_found(pods(), name))?;
                     pending["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",

@@ -286,13 +286,24 @@ impl Request<'_> {
             response["metadata"] = metadata;
             return Ok(json_response(StatusCode::OK, &response));
         }
-        let list = json!({
-            "kind": resource.list_kind(),
-            "apiVersion": resource.api_version(),
-            "metadata": metadata,
-            "items": page,
-        });
-        Ok(json_response(StatusCode::OK, &list))
+        // Serialized from borrowed items: a list of thousands of objects is not copied first.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct List<'a> {
+            kind: String,
+            api_version: String,
+            metadata: Value,
+            items: &'a [&'a Value],
+        }
+        let list = List {
+            kind: resource.list_kind(),
+            api_version: resource.api_version(),
+            metadata,
+            items: &page,
+        };
+        let body = serde_json::to_vec(&list)
+            .map_err(|error| ApiError::status(500, format!("cannot encode the list: {error}")))?;
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
     }
 
     fn watch(self) -> Result<Response, ApiError> {
