@@ -452,3 +452,32 @@ fn kubectl_delete_honours_each_propagation_policy() {
         "the garbage collector deleted the pod twice; kubectl's graceful delete once"
     );
 }
+
+#[test]
+fn kubectl_get_pods_shows_the_fleet_running_them() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let store = Arc::clone(&simulator.store);
+    let pods = resources::find("", "v1", "pods").expect("served");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "agent-x1"},
+        "spec": {"containers": [{"name": "agent", "image": "agent:1"}],
+                 "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                     {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-002"]}]}]}}}}});
+    create(&store, pods, "default", pod, "test").expect("pod is created");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut listing = String::new();
+    while std::time::Instant::now() < deadline {
+        listing = kubectl.ok(&["get", "pods", "-o", "wide"]);
+        if listing.contains("1/1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let row = listing.lines().find(|l| l.starts_with("agent-x1")).unwrap_or_default();
+    let columns: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(columns.get(1..3), Some(&["1/1", "Running"][..]), "{listing}");
+    assert!(columns.contains(&"node-002"), "{listing}");
+    let pod: Value = serde_json::from_str(&kubectl.ok(&["get", "po", "agent-x1", "-o", "json"])).expect("JSON");
+    assert_eq!(pod["spec"]["nodeName"], "node-002");
+}
