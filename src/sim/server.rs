@@ -536,14 +536,17 @@ impl Request<'_> {
                 .ok_or_else(|| ApiError::not_found(resource, &name))?;
             return Ok(json_response(StatusCode::OK, &compute(&current)?));
         }
+        let mut last = None;
         let written = self
             .state
             .store
             .write(resource, self.namespace(), &name, &self.actor, verb, |current, _| {
                 let current = current.ok_or_else(|| ApiError::not_found(resource, &name))?;
-                Ok(Self::finish_update(compute(current)?))
+                let updated = compute(current)?;
+                last = Some(updated.clone());
+                Ok(Self::finish_update(updated))
             });
-        respond_written(written, resource, &name)
+        respond_written(written, last)
     }
 
     fn patch(self) -> Result<Response, ApiError> {
@@ -603,14 +606,17 @@ impl Request<'_> {
                 .ok_or_else(|| ApiError::not_found(resource, &name))?;
             return Ok(json_response(StatusCode::OK, &compute(&current)?));
         }
+        let mut last = None;
         let written = self
             .state
             .store
             .write(resource, self.namespace(), &name, &self.actor, verb, |current, _| {
                 let current = current.ok_or_else(|| ApiError::not_found(resource, &name))?;
-                Ok(Self::finish_update(compute(current)?))
+                let updated = compute(current)?;
+                last = Some(updated.clone());
+                Ok(Self::finish_update(updated))
             });
-        respond_written(written, resource, &name)
+        respond_written(written, last)
     }
 
     fn delete(self) -> Result<Response, ApiError> {
@@ -729,18 +735,13 @@ impl Request<'_> {
     }
 }
 
-fn respond_written(
-    written: Result<Option<Arc<Value>>, ApiError>,
-    resource: &'static Resource,
-    name: &str,
-) -> Result<Response, ApiError> {
-    match written? {
-        Some(object) => Ok(json_response(StatusCode::OK, &object)),
-        // The last finalizer went: the object is gone.
-        None => Ok(json_response(
-            StatusCode::OK,
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": resource.plural}}),
-        )),
+/// The stored object, or, when the write removed the last finalizer of a deleted object, the
+/// object as last written (kube-apiserver answers with it too).
+fn respond_written(written: Result<Option<Arc<Value>>, ApiError>, last: Option<Value>) -> Result<Response, ApiError> {
+    match (written?, last) {
+        (Some(object), _) => Ok(json_response(StatusCode::OK, &object)),
+        (None, Some(last)) => Ok(json_response(StatusCode::OK, &last)),
+        (None, None) => Err(ApiError::status(500, "the write returned nothing")),
     }
 }
 

@@ -102,7 +102,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, start: WatchStart, sender
         }
     }
     let deadline = request.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
-    let mut bookmark = tokio::time::interval(Duration::from_secs(5));
+    let mut bookmark = tokio::time::interval(Duration::from_secs(2));
     bookmark.tick().await;
     loop {
         let timed_out = async {

@@ -1,0 +1,252 @@
+//! API-server behaviour over HTTP through kube-rs: pagination, dry runs, every patch type,
+//! optimistic concurrency, delete preconditions, finalizers, generateName and watch semantics.
+
+use std::time::Duration;
+
+use daemonroll::sim::cluster::{SimConfig, Simulator};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, PostParams, Preconditions, WatchEvent, WatchParams};
+use serde_json::{Value, json};
+
+async fn setup() -> (Simulator, kube::Client, Api<Pod>) {
+    // No nodes: pods stay unscheduled, so only the test changes them.
+    let simulator = Simulator::start(SimConfig {
+        nodes: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("starts");
+    let client = kube::Client::try_from(kube::Config::new(simulator.url().parse().expect("URL"))).expect("client");
+    let pods = Api::namespaced(client.clone(), "default");
+    (simulator, client, pods)
+}
+
+fn pod(name: &str, labels: Value) -> Pod {
+    serde_json::from_value(json!({"metadata": {"name": name, "labels": labels},
+                                  "spec": {"containers": [{"name": "c", "image": "i:1"}]}}))
+    .expect("pod JSON")
+}
+
+async fn raw(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Value,
+) -> Result<Value, kube::Error> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .body(serde_json::to_vec(&body).expect("JSON"))
+        .expect("request");
+    client
+        .request_text(request)
+        .await
+        .map(|text| serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_with_limit_and_continue() {
+    let (_simulator, _client, pods) = setup().await;
+    for i in 0..7 {
+        pods.create(&PostParams::default(), &pod(&format!("p{i}"), json!({"app": "a"})))
+            .await
+            .expect("create");
+    }
+    let mut names = Vec::new();
+    let mut params = ListParams::default().limit(3);
+    let mut pages = 0;
+    loop {
+        let page = pods.list(&params).await.expect("list");
+        pages += 1;
+        names.extend(page.items.iter().filter_map(|p| p.metadata.name.clone()));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = ListParams::default().limit(3).continue_token(&token),
+            None => break,
+        }
+    }
+    assert_eq!((pages, names.len()), (3, 7));
+    let selected = pods
+        .list(
+            &ListParams::default()
+                .labels("app in (a,b),!missing")
+                .fields("metadata.name=p3"),
+        )
+        .await
+        .expect("list");
+    assert_eq!(selected.items.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_honour_dry_run_generate_name_and_resource_versions() {
+    let (simulator, client, pods) = setup().await;
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let previewed = pods
+        .create(&dry, &pod("ghost", json!({})))
+        .await
+        .expect("dry-run create");
+    assert_eq!(previewed.metadata.name.as_deref(), Some("ghost"));
+    assert!(
+        pods.get_opt("ghost").await.expect("get").is_none(),
+        "a dry run stores nothing"
+    );
+
+    let generated: Pod = serde_json::from_value(json!({"metadata": {"generateName": "agent-"},
+        "spec": {"containers": [{"name": "c", "image": "i:1"}]}}))
+    .expect("JSON");
+    let created = pods.create(&PostParams::default(), &generated).await.expect("create");
+    let name = created.metadata.name.clone().unwrap_or_default();
+    assert!(name.starts_with("agent-") && name.len() == "agent-".len() + 5, "{name}");
+
+    // Optimistic concurrency: a replace with a stale resourceVersion is refused with 409.
+    let mut stale = created.clone();
+    pods.patch(
+        &name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"x": "1"}}})),
+    )
+    .await
+    .expect("patch");
+    stale.metadata.labels = Some([("y".to_string(), "2".to_string())].into());
+    let conflict = pods
+        .replace(&name, &PostParams::default(), &stale)
+        .await
+        .expect_err("stale replace");
+    assert_eq!(code(&conflict), Some(409));
+
+    // JSON patch, over raw HTTP.
+    let path = format!("/api/v1/namespaces/default/pods/{name}");
+    let ops = json!([{"op": "add", "path": "/metadata/labels/z", "value": "3"}]);
+    let patched = raw(&client, "PATCH", &path, "application/json-patch+json", ops)
+        .await
+        .expect("JSON patch");
+    assert_eq!(patched["metadata"]["labels"], json!({"x": "1", "z": "3"}));
+    let failing = json!([{"op": "test", "path": "/metadata/labels/x", "value": "nope"}]);
+    let error = raw(&client, "PATCH", &path, "application/json-patch+json", failing)
+        .await
+        .expect_err("failed test op");
+    assert_eq!(code(&error), Some(422));
+    // The simulated scheduler also writes (the pod is unschedulable: no nodes); count the client's writes.
+    let client_writes = simulator
+        .store
+        .timeline()
+        .iter()
+        .filter(|w| w.name == name && !w.actor.starts_with("sim-"))
+        .count();
+    assert_eq!(
+        client_writes, 3,
+        "create, merge patch, JSON patch: the refused writes wrote nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_check_preconditions_and_wait_for_finalizers() {
+    let (_simulator, _client, pods) = setup().await;
+    let mut guarded = pod("guarded", json!({}));
+    guarded.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    pods.create(&PostParams::default(), &guarded).await.expect("create");
+    let wrong_uid = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some("not-the-uid".into()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    let refused = pods.delete("guarded", &wrong_uid).await.expect_err("precondition");
+    assert_eq!(code(&refused), Some(409));
+
+    pods.delete("guarded", &DeleteParams::default())
+        .await
+        .expect("delete is accepted");
+    let held = pods.get("guarded").await.expect("still there");
+    assert!(
+        held.metadata.deletion_timestamp.is_some(),
+        "marked for deletion while a finalizer holds it"
+    );
+    pods.patch(
+        "guarded",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("remove the finalizer");
+    assert!(
+        pods.get_opt("guarded").await.expect("get").is_none(),
+        "gone once the last finalizer is removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_follow_selectors_and_send_bookmarks() {
+    let (_simulator, _client, pods) = setup().await;
+    pods.create(&PostParams::default(), &pod("w1", json!({"app": "a"})))
+        .await
+        .expect("create");
+    let version = pods
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let params = WatchParams::default().labels("app=a").timeout(30);
+    let mut stream = pods.watch(&params, &version).await.expect("watch").boxed();
+    let relabel = |value: &str| json!({"metadata": {"labels": {"app": value}}});
+    pods.patch("w1", &Default::default(), &kube::api::Patch::Merge(relabel("b")))
+        .await
+        .expect("patch");
+    pods.patch("w1", &Default::default(), &kube::api::Patch::Merge(relabel("a")))
+        .await
+        .expect("patch");
+    pods.create(&PostParams::default(), &pod("w2", json!({"app": "other"})))
+        .await
+        .expect("create");
+    pods.delete("w1", &DeleteParams::default()).await.expect("delete");
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("an event in time")
+            .expect("stream");
+        match event {
+            Some(WatchEvent::Added(p)) => kinds.push(format!("ADDED {}", p.metadata.name.unwrap_or_default())),
+            Some(WatchEvent::Modified(p)) => kinds.push(format!("MODIFIED {}", p.metadata.name.unwrap_or_default())),
+            Some(WatchEvent::Deleted(p)) => kinds.push(format!("DELETED {}", p.metadata.name.unwrap_or_default())),
+            _ => {}
+        }
+    }
+    // Leaving the selector reads as DELETED, coming back as ADDED; w2 never matches.
+    assert_eq!(kinds, vec!["DELETED w1", "ADDED w1", "DELETED w1"]);
+
+    let bookmarks = WatchParams {
+        bookmarks: true,
+        ..WatchParams::default()
+    }
+    .timeout(30);
+    let current = pods
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    let mut stream = pods.watch(&bookmarks, &current).await.expect("watch").boxed();
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .expect("a bookmark in time")
+        .expect("stream");
+    assert!(matches!(event, Some(WatchEvent::Bookmark(_))), "{event:?}");
+}
