@@ -250,3 +250,36 @@ async fn watches_follow_selectors_and_send_bookmarks() {
         .expect("stream");
     assert!(matches!(event, Some(WatchEvent::Bookmark(_))), "{event:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binding_subresource_assigns_a_node_once() {
+    let (simulator, client, pods) = setup().await;
+    // A real node (a pod bound to a missing node is collected), and a nodeSelector no node has, so
+    // that the simulated scheduler leaves the binding to this test.
+    simulator.fleet.add_node("node-7", 7).expect("node");
+    let mut unschedulable = pod("b1", json!({}));
+    if let Some(spec) = unschedulable.spec.as_mut() {
+        spec.node_selector = Some([("pool".to_string(), "none".to_string())].into());
+    }
+    pods.create(&PostParams::default(), &unschedulable)
+        .await
+        .expect("create");
+    let path = "/api/v1/namespaces/default/pods/b1/binding";
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "b1"}, "target": {"kind": "Node", "name": "node-7"}});
+    raw(&client, "POST", path, "application/json", binding.clone())
+        .await
+        .expect("bind");
+    assert_eq!(
+        pods.get("b1")
+            .await
+            .expect("get")
+            .spec
+            .and_then(|s| s.node_name)
+            .as_deref(),
+        Some("node-7")
+    );
+    let again = raw(&client, "POST", path, "application/json", binding)
+        .await
+        .expect_err("already bound");
+    assert_eq!(code(&again), Some(409));
+}

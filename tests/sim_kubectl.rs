@@ -481,3 +481,92 @@ fn kubectl_get_pods_shows_the_fleet_running_them() {
     let pod: Value = serde_json::from_str(&kubectl.ok(&["get", "po", "agent-x1", "-o", "json"])).expect("JSON");
     assert_eq!(pod["spec"]["nodeName"], "node-002");
 }
+
+/// The shared fixtures (real node-agent DaemonSets), beside the checkout as in CI.
+fn fixtures() -> Option<Vec<PathBuf>> {
+    let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/daemonsets");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    Some(files)
+}
+
+#[test]
+fn every_fixture_daemon_set_is_accepted_and_kept_intact() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let Some(files) = fixtures() else {
+        eprintln!("SKIPPED: ../shared/fixtures/daemonsets is not beside this checkout");
+        return;
+    };
+    assert!(files.len() >= 8, "{files:?}");
+    // Create the namespaces the fixtures live in.
+    let mut namespaces: Vec<String> = files
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .flat_map(|text| {
+            text.lines()
+                .filter_map(|line| {
+                    line.trim()
+                        .strip_prefix("namespace:")
+                        .map(|ns| ns.trim().trim_matches('"').to_string())
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|ns| !ns.is_empty() && ns != "default" && ns != "kube-system")
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    for namespace in &namespaces {
+        kubectl.apply_stdin(
+            &["apply", "-f", "-"],
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n"),
+        );
+    }
+    for file in &files {
+        let path = file.to_string_lossy().to_string();
+        let output = kubectl.ok(&["apply", "-f", &path]);
+        assert!(output.contains("created"), "{path}: {output}");
+    }
+    let listing = kubectl.ok(&["get", "ds", "-A", "-o", "json"]);
+    let list: Value = serde_json::from_str(&listing).expect("JSON");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(files.len()));
+    // Fields the simulator does not model come back as they were applied (cilium's lifecycle hooks).
+    let cilium = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|ds| ds["metadata"]["name"] == "cilium")
+        .expect("cilium");
+    assert_eq!(
+        cilium["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"],
+        json!(["/cni-uninstall.sh"])
+    );
+    drop(simulator);
+}
+
+#[test]
+fn fields_unknown_to_the_simulator_survive_a_round_trip() {
+    let Some((_runtime, simulator, kubectl)) = start() else {
+        return;
+    };
+    let manifest = manifest("agent:1").replace(
+        "      containers:\n",
+        "      futureSchedulingHint: {gpuClass: a100}\n      containers:\n",
+    );
+    kubectl.apply_stdin(&["apply", "--validate=false", "-f", "-"], &manifest);
+    let stored = stored(&simulator.store, "daemonsets", "apps", "agent").expect("stored");
+    assert_eq!(
+        stored["spec"]["template"]["spec"]["futureSchedulingHint"],
+        json!({"gpuClass": "a100"})
+    );
+    let printed: Value = serde_json::from_str(&kubectl.ok(&["get", "ds", "agent", "-o", "json"])).expect("JSON");
+    assert_eq!(
+        printed["spec"]["template"]["spec"]["futureSchedulingHint"]["gpuClass"],
+        "a100"
+    );
+}
