@@ -102,6 +102,18 @@ impl Kubectl {
     }
 }
 
+/// The lines a running kubectl prints, as they come.
+fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    lines_rx
+}
+
 fn manifest(image: &str) -> String {
     format!(
         "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\n  namespace: default\nspec:\n  selector:\n    matchLabels: {{app: agent}}\n  template:\n    metadata:\n      labels: {{app: agent}}\n    spec:\n      containers:\n      - name: agent\n        image: {image}\n"
@@ -298,13 +310,7 @@ fn kubectl_rollout_status_follows_status_changes() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kubectl starts");
-    let stdout = watcher.stdout.take().expect("stdout");
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines_rx = lines_of(&mut watcher);
     let next_line = || {
         lines_rx
             .recv_timeout(Duration::from_secs(15))
@@ -374,13 +380,7 @@ fn kubectl_get_watch_prints_changes() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let stdout = watcher.stdout.take().expect("stdout");
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines_rx = lines_of(&mut watcher);
     let next_line = || {
         lines_rx
             .recv_timeout(Duration::from_secs(15))

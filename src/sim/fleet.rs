@@ -86,6 +86,21 @@ enum Due {
     },
 }
 
+/// Replaces the node's taints with `key` by one taint per effect (none removes them), as the node
+/// lifecycle controller does for its condition taints.
+fn replace_taints(node: &mut Value, key: &str, effects: &[&str]) {
+    let mut taints: Vec<Value> = node
+        .pointer("/spec/taints")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    taints.retain(|taint| text(taint, "/key") != key);
+    for effect in effects {
+        taints.push(json!({"key": key, "effect": effect, "timeAdded": now_rfc3339()}));
+    }
+    node["spec"]["taints"] = json!(taints);
+}
+
 /// A handle on the running fleet: node operations and image behaviours, for tests and the CLI.
 #[derive(Clone)]
 pub struct Fleet {
@@ -139,20 +154,8 @@ impl Fleet {
                     condition["lastTransitionTime"] = json!(now_rfc3339());
                 }
             }
-            let mut taints: Vec<Value> = node
-                .pointer("/spec/taints")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            taints.retain(|t| text(t, "/key") != "node.kubernetes.io/unreachable");
-            if !ready {
-                for effect in ["NoSchedule", "NoExecute"] {
-                    taints.push(
-                        json!({"key": "node.kubernetes.io/unreachable", "effect": effect, "timeAdded": now_rfc3339()}),
-                    );
-                }
-            }
-            node["spec"]["taints"] = json!(taints);
+            let effects: &[&str] = if ready { &[] } else { &["NoSchedule", "NoExecute"] };
+            replace_taints(node, "node.kubernetes.io/unreachable", effects);
         })
     }
 
@@ -160,12 +163,8 @@ impl Fleet {
     pub fn cordon(&self, name: &str, cordoned: bool) -> Result<(), ApiError> {
         self.edit_node(name, |node| {
             node["spec"]["unschedulable"] = json!(cordoned);
-            let mut taints: Vec<Value> = node.pointer("/spec/taints").and_then(Value::as_array).cloned().unwrap_or_default();
-            taints.retain(|t| text(t, "/key") != "node.kubernetes.io/unschedulable");
-            if cordoned {
-                taints.push(json!({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": now_rfc3339()}));
-            }
-            node["spec"]["taints"] = json!(taints);
+            let effects: &[&str] = if cordoned { &["NoSchedule"] } else { &[] };
+            replace_taints(node, "node.kubernetes.io/unschedulable", effects);
         })
     }
 
@@ -183,16 +182,9 @@ impl Fleet {
         })
     }
 
+    /// Removes every taint with this key.
     pub fn untaint(&self, name: &str, key: &str) -> Result<(), ApiError> {
-        self.edit_node(name, |node| {
-            let mut taints: Vec<Value> = node
-                .pointer("/spec/taints")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            taints.retain(|t| text(t, "/key") != key);
-            node["spec"]["taints"] = json!(taints);
-        })
+        self.edit_node(name, |node| replace_taints(node, key, &[]))
     }
 
     /// Sets a label; `None` removes it.

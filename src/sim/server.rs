@@ -514,6 +514,36 @@ impl Request<'_> {
         Some(updated)
     }
 
+    /// Applies `compute` to the stored object (or only previews it for `dryRun=All`) and answers
+    /// with the result. Shared by PUT and PATCH.
+    fn write_update(
+        &self,
+        name: &str,
+        verb: &str,
+        compute: impl Fn(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let resource = self.resource();
+        if self.dry_run() {
+            let current = self
+                .state
+                .store
+                .get(resource, self.namespace(), name)
+                .ok_or_else(|| ApiError::not_found(resource, name))?;
+            return Ok(json_response(StatusCode::OK, &compute(&current)?));
+        }
+        let mut last = None;
+        let written = self
+            .state
+            .store
+            .write(resource, self.namespace(), name, &self.actor, verb, |current, _| {
+                let current = current.ok_or_else(|| ApiError::not_found(resource, name))?;
+                let updated = compute(current)?;
+                last = Some(updated.clone());
+                Ok(Self::finish_update(updated))
+            });
+        respond_written(written, last)
+    }
+
     fn update(self) -> Result<Response, ApiError> {
         let resource = self.resource();
         let name = self
@@ -528,25 +558,7 @@ impl Request<'_> {
             admission::check_precondition(resource, current, &requested)?;
             admission::prepare_update(resource, current, requested.clone(), status_only)
         };
-        if self.dry_run() {
-            let current = self
-                .state
-                .store
-                .get(resource, self.namespace(), &name)
-                .ok_or_else(|| ApiError::not_found(resource, &name))?;
-            return Ok(json_response(StatusCode::OK, &compute(&current)?));
-        }
-        let mut last = None;
-        let written = self
-            .state
-            .store
-            .write(resource, self.namespace(), &name, &self.actor, verb, |current, _| {
-                let current = current.ok_or_else(|| ApiError::not_found(resource, &name))?;
-                let updated = compute(current)?;
-                last = Some(updated.clone());
-                Ok(Self::finish_update(updated))
-            });
-        respond_written(written, last)
+        self.write_update(&name, verb, compute)
     }
 
     fn patch(self) -> Result<Response, ApiError> {
@@ -598,25 +610,7 @@ impl Request<'_> {
             admission::check_precondition(resource, current, &patched)?;
             admission::prepare_update(resource, current, patched, status_only)
         };
-        if self.dry_run() {
-            let current = self
-                .state
-                .store
-                .get(resource, self.namespace(), &name)
-                .ok_or_else(|| ApiError::not_found(resource, &name))?;
-            return Ok(json_response(StatusCode::OK, &compute(&current)?));
-        }
-        let mut last = None;
-        let written = self
-            .state
-            .store
-            .write(resource, self.namespace(), &name, &self.actor, verb, |current, _| {
-                let current = current.ok_or_else(|| ApiError::not_found(resource, &name))?;
-                let updated = compute(current)?;
-                last = Some(updated.clone());
-                Ok(Self::finish_update(updated))
-            });
-        respond_written(written, last)
+        self.write_update(&name, verb, compute)
     }
 
     fn delete(self) -> Result<Response, ApiError> {
