@@ -200,7 +200,10 @@ fn run_sim(args: &SimArgs) -> Result<()> {
         println!("  export KUBECONFIG={}", kubeconfig.display());
         println!("  kubectl get nodes");
         println!();
-        println!("Simulated fleet controls (nodes, images, faults, timeline): {}/sim/v1/ (see the README)", simulator.url());
+        println!(
+            "Simulated fleet controls (nodes, images, faults, timeline): {}/sim/v1/ (see the README)",
+            simulator.url()
+        );
         println!("Press Ctrl-C to stop.");
         std::io::stdout().flush().ok();
         tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod differential;
 mod eligibility;
 mod history;
 mod manage;
