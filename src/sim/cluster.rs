@@ -45,14 +45,14 @@ impl Default for SimConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// The listening socket could not be opened.
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    #[error("cannot listen on 127.0.0.1:{port} (choose another --port, or 0 for a free one)")]
     Listen {
         port: u16,
         #[source]
         source: std::io::Error,
     },
     /// The kubeconfig file could not be written.
-    #[error("cannot write the kubeconfig to {path}: {source}")]
+    #[error("cannot write the kubeconfig to {path} (choose another --kubeconfig-out)")]
     Kubeconfig {
         path: String,
         #[source]
