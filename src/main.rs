@@ -31,11 +31,12 @@ enum Command {
     /// `kubectl get ds,nodes,pods,controllerrevisions -A -o yaml > dump.yaml`:
     /// a `kind: List`, multi-document YAML, or JSON. Other kinds are ignored.
     Plan(PlanArgs),
-    /// Serve a simulated Kubernetes API on 127.0.0.1 that kubectl and `daemonroll run` can use.
+    /// Serve a simulated Kubernetes cluster on 127.0.0.1 that kubectl and kube-rs clients accept.
     ///
-    /// Writes a kubeconfig for it and runs until Ctrl-C. The simulated cluster keeps everything in
-    /// memory; objects of other kinds than the served ones (namespaces, nodes, pods, events,
-    /// daemonsets, controllerrevisions, leases) are not accepted.
+    /// Writes a kubeconfig for it and runs until Ctrl-C. Everything is kept in memory. Served kinds:
+    /// namespaces, nodes, pods, events, daemonsets, controllerrevisions, leases. A scheduler binds pods
+    /// and kubelets run them; nodes, image behaviours and fault injection are controlled over HTTP
+    /// under /sim/v1/ (see the README).
     Sim(SimArgs),
 }
 
