@@ -1,4 +1,5 @@
 //! daemonroll: a Kubernetes DaemonSet controller with upstream semantics.
+pub mod controller;
 pub mod history;
 pub mod planner;
 pub mod report;

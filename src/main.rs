@@ -83,10 +83,20 @@ enum OutputFormat {
 }
 
 #[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["file", "live"]))]
 struct PlanArgs {
     /// The dump to plan from; `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
-    file: PathBuf,
+    file: Option<PathBuf>,
+    /// Plan from the cluster the kubeconfig points at (read-only: nothing is written).
+    #[arg(long)]
+    live: bool,
+    /// With --live: the kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// With --live: the kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
     /// The clock for readiness and backoff decisions, RFC 3339 (e.g. 2026-11-25T12:00:00Z). Default: now.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
@@ -129,10 +139,31 @@ fn wanted(filters: &[String], namespace: &str, name: &str) -> bool {
         })
 }
 
+fn read_dump(args: &PlanArgs) -> Result<(Dump, String)> {
+    if !args.live && (args.kubeconfig.is_some() || args.context.is_some()) {
+        bail!("--kubeconfig and --context choose the cluster for --live; add --live, or drop them to plan from -f");
+    }
+    if args.live {
+        let options = daemonroll::controller::client::ClientOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        };
+        let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+        return runtime.block_on(async {
+            let (client, url) = daemonroll::controller::client::client(&options).await?;
+            let dump = daemonroll::controller::live::fetch(&client, &url).await?;
+            Ok((dump, url))
+        });
+    }
+    let file = args.file.clone().unwrap_or_default();
+    let text = read_input(&file)?;
+    let dump = Dump::parse(&text).with_context(|| format!("cannot read objects from {}", file.display()))?;
+    Ok((dump, file.display().to_string()))
+}
+
 fn run_plan(args: &PlanArgs) -> Result<()> {
     let now = parse_now(args.now.as_deref())?;
-    let text = read_input(&args.file)?;
-    let dump = Dump::parse(&text).with_context(|| format!("cannot read objects from {}", args.file.display()))?;
+    let (dump, source) = read_dump(args)?;
     let mut snapshots = dump.snapshots(now);
     snapshots.retain(|s| wanted(&args.daemon_sets, &s.daemon_set.namespace, &s.daemon_set.name));
     for filter in &args.daemon_sets {
@@ -144,7 +175,7 @@ fn run_plan(args: &PlanArgs) -> Result<()> {
             )
         });
         if !found {
-            bail!("no DaemonSet {filter} in {}", args.file.display());
+            bail!("no DaemonSet {filter} in {source}");
         }
     }
     let plans: Vec<_> = snapshots.iter().map(planner::plan).collect();
@@ -215,7 +246,9 @@ fn run_sim(args: &SimArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,kube_client=off".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

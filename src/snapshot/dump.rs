@@ -73,10 +73,25 @@ impl Dump {
                 dump.add_document(index + 1, value, None)?;
             }
         }
-        dump.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        dump.daemon_sets
-            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        dump.finish();
         Ok(dump)
+    }
+
+    /// A dump of objects already decoded (e.g. listed from an API server); each must carry its kind.
+    pub fn from_objects(objects: Vec<Value>) -> Result<Dump, DumpError> {
+        let mut dump = Dump::default();
+        for (index, object) in objects.into_iter().enumerate() {
+            dump.add_document(index + 1, object, None)?;
+        }
+        dump.finish();
+        Ok(dump)
+    }
+
+    /// Orders nodes and DaemonSets by name, as the planner's fast path expects.
+    fn finish(&mut self) {
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.daemon_sets
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     }
 
     fn add_document(&mut self, document: usize, value: Value, item_kind: Option<&str>) -> Result<(), DumpError> {

@@ -1,0 +1,77 @@
+//! Connecting to a cluster as kubectl does: --kubeconfig, --context, KUBECONFIG, then in-cluster (I/O).
+
+use std::path::PathBuf;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+/// Where to find the cluster; both empty means kubectl's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// `--kubeconfig` names a file that cannot be read or parsed.
+    #[error("cannot read the kubeconfig {path} given with --kubeconfig")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// The kubeconfig does not hold the requested or current context, or it is incomplete.
+    #[error("cannot use {what} from the kubeconfig (check --context and the file's contexts)")]
+    Context {
+        what: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// Neither KUBECONFIG, ~/.kube/config nor an in-cluster service account is usable.
+    #[error("no cluster configuration found: pass --kubeconfig, set KUBECONFIG, or run inside a cluster")]
+    Infer(#[source] kube::config::InferConfigError),
+    /// The configuration could not be turned into an HTTP client (TLS material, proxy).
+    #[error("cannot build an API client from the configuration")]
+    Build(#[source] kube::Error),
+}
+
+/// The cluster configuration the options point at, resolved once at start.
+pub async fn config(options: &ClientOptions) -> Result<kube::Config, ClientError> {
+    let context = KubeConfigOptions {
+        context: options.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    match &options.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|source| ClientError::Kubeconfig {
+                path: path.display().to_string(),
+                source,
+            })?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &context)
+                .await
+                .map_err(|source| ClientError::Context {
+                    what: options
+                        .context
+                        .as_deref()
+                        .map_or("the current context".into(), |c| format!("context {c:?}")),
+                    source,
+                })
+        }
+        None if options.context.is_some() => {
+            kube::Config::from_kubeconfig(&context)
+                .await
+                .map_err(|source| ClientError::Context {
+                    what: format!("context {:?}", options.context.as_deref().unwrap_or_default()),
+                    source,
+                })
+        }
+        None => kube::Config::infer().await.map_err(ClientError::Infer),
+    }
+}
+
+pub async fn client(options: &ClientOptions) -> Result<(kube::Client, String), ClientError> {
+    let config = config(options).await?;
+    let url = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).map_err(ClientError::Build)?;
+    Ok((client, url))
+}
