@@ -1,4 +1,6 @@
-//! The controller's connection to a cluster (I/O). The reconcile loop lands here with issue 4.
+//! The controller's connection to a cluster and its sync bookkeeping (I/O). The reconcile loop lands
+//! here with issue 4.
 
 pub mod client;
+pub mod expectations;
 pub mod live;
