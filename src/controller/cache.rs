@@ -96,11 +96,7 @@ impl Cache {
             "DaemonSet" => {
                 self.daemon_sets.remove(&(namespace, name));
             }
-            "Node" => {
-                if self.nodes.remove(&name).is_some() {
-                    self.node_list = None;
-                }
-            }
+            "Node" if self.nodes.remove(&name).is_some() => self.node_list = None,
             "Pod" => self.remove_pod(&namespace, &name),
             "ControllerRevision" => {
                 if let Some(revisions) = self.revisions.get_mut(&namespace) {
