@@ -22,12 +22,6 @@ pub fn is_available(pod: &PodView, min_ready_seconds: i32, now: Timestamp) -> bo
     min_ready_seconds == 0 || ready.last_transition_time.is_some_and(|since| since + min_ready <= now)
 }
 
-/// When an unavailable-but-ready pod becomes available (for requeues).
-pub fn available_at(pod: &PodView, min_ready_seconds: i32) -> Option<Timestamp> {
-    let ready = pod.ready.filter(|ready| ready.is_true)?;
-    Some(ready.last_transition_time? + TimeDelta::seconds(i64::from(min_ready_seconds)))
-}
-
 /// Whether `pod` runs the current template: its hash label equals `hash` (when `hash` is non-empty),
 /// or its generation label equals the DaemonSet's template generation (`template_generation` is that
 /// annotation's int64 value printed in decimal, so "02" never matches 2).

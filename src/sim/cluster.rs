@@ -80,7 +80,7 @@ fn resource(group: &str, plural: &str) -> &'static Resource {
     resources::find(group, "v1", plural).unwrap_or(&resources::RESOURCES[0])
 }
 
-/// Creates an object as the API server would, on behalf of `actor`.
+/// Creates an object as the API server would, on behalf of `actor`; its name is `metadata.name`.
 pub fn create(
     store: &Store,
     resource: &'static Resource,
@@ -93,19 +93,32 @@ pub fn create(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    create_named(store, resource, namespace, &name, object, actor, false)
+}
+
+/// Creates `object` named `name`: server-owned metadata, defaults and validation applied; 409
+/// AlreadyExists if the name is taken. With `dry_run` the result is returned but not stored.
+pub fn create_named(
+    store: &Store,
+    resource: &'static Resource,
+    namespace: &str,
+    name: &str,
+    object: Value,
+    actor: &str,
+    dry_run: bool,
+) -> Result<Arc<Value>, ApiError> {
     let uid = uuid::Uuid::new_v4().to_string();
-    let prepared = admission::prepare_create(resource, namespace, &name, object, &uid, &now_rfc3339())?;
-    let written = store.write(
-        resource,
-        namespace,
-        &name,
-        actor,
-        "create",
-        |current, _| match current {
-            Some(_) => Err(ApiError::already_exists(resource, &name)),
-            None => Ok(Some(prepared)),
-        },
-    )?;
+    let prepared = admission::prepare_create(resource, namespace, name, object, &uid, &now_rfc3339())?;
+    if dry_run {
+        return match store.get(resource, namespace, name) {
+            Some(_) => Err(ApiError::already_exists(resource, name)),
+            None => Ok(Arc::new(prepared)),
+        };
+    }
+    let written = store.write(resource, namespace, name, actor, "create", |current, _| match current {
+        Some(_) => Err(ApiError::already_exists(resource, name)),
+        None => Ok(Some(prepared)),
+    })?;
     written.ok_or_else(|| ApiError::status(500, "create wrote nothing"))
 }
 

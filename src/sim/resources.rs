@@ -155,12 +155,6 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static Resource> {
-    RESOURCES
-        .iter()
-        .find(|r| r.kind == kind && r.api_version() == api_version)
-}
-
 /// A parsed resource path: `/api/v1/namespaces/default/pods/p1/status` and friends.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target {

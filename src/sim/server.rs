@@ -13,6 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::admission;
+use super::cluster::create_named;
 use super::discovery;
 use super::errors::ApiError;
 use super::faults::Faults;
@@ -366,8 +367,25 @@ impl Request<'_> {
         }
     }
 
-    fn new_uid(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+    fn create_named(&self, name: &str, body: Value) -> Result<Arc<Value>, ApiError> {
+        let store = &self.state.store;
+        create_named(
+            store,
+            self.resource(),
+            self.namespace(),
+            name,
+            body,
+            &self.actor,
+            self.dry_run(),
+        )
+    }
+
+    /// The object name a verb needs, or 405 naming the verb.
+    fn object_name(&self, verb: &str) -> Result<String, ApiError> {
+        self.target
+            .name
+            .clone()
+            .ok_or_else(|| ApiError::method_not_allowed(format!("{verb} needs an object name")))
     }
 
     fn create(self) -> Result<Response, ApiError> {
@@ -415,34 +433,8 @@ impl Request<'_> {
                     ));
                 }
             };
-            let prepared = admission::prepare_create(
-                resource,
-                self.namespace(),
-                &name,
-                body.clone(),
-                &self.new_uid(),
-                &now_rfc3339(),
-            )?;
-            if self.dry_run() {
-                if self.state.store.get(resource, self.namespace(), &name).is_some() {
-                    return Err(ApiError::already_exists(resource, &name));
-                }
-                return Ok(json_response(StatusCode::CREATED, &prepared));
-            }
-            let written = self.state.store.write(
-                resource,
-                self.namespace(),
-                &name,
-                &self.actor,
-                "create",
-                |current, _| match current {
-                    Some(_) => Err(ApiError::already_exists(resource, &name)),
-                    None => Ok(Some(prepared)),
-                },
-            );
-            match written {
-                Ok(Some(object)) => return Ok(json_response(StatusCode::CREATED, &object)),
-                Ok(None) => return Err(ApiError::status(500, "create wrote nothing")),
+            match self.create_named(&name, body.clone()) {
+                Ok(object) => return Ok(json_response(StatusCode::CREATED, &object)),
                 // A generated name collided: try another one.
                 Err(error) if error.code == 409 && explicit.is_none() => continue,
                 Err(error) => return Err(error),
@@ -546,11 +538,7 @@ impl Request<'_> {
 
     fn update(self) -> Result<Response, ApiError> {
         let resource = self.resource();
-        let name = self
-            .target
-            .name
-            .clone()
-            .ok_or_else(|| ApiError::method_not_allowed("PUT needs an object name"))?;
+        let name = self.object_name("PUT")?;
         let status_only = self.status_only()?;
         let requested = self.body_json()?;
         let verb = if status_only { "status" } else { "update" };
@@ -563,11 +551,7 @@ impl Request<'_> {
 
     fn patch(self) -> Result<Response, ApiError> {
         let resource = self.resource();
-        let name = self
-            .target
-            .name
-            .clone()
-            .ok_or_else(|| ApiError::method_not_allowed("PATCH needs an object name"))?;
+        let name = self.object_name("PATCH")?;
         let status_only = self.status_only()?;
         let content_type = header_text(&self.headers, header::CONTENT_TYPE);
         let patch_type = PatchType::from_content_type(&content_type)
@@ -575,33 +559,8 @@ impl Request<'_> {
         let patch_body = self.body_json()?;
         if patch_type == PatchType::Apply && self.state.store.get(resource, self.namespace(), &name).is_none() {
             self.require_namespace()?;
-            let prepared = admission::prepare_create(
-                resource,
-                self.namespace(),
-                &name,
-                patch_body,
-                &self.new_uid(),
-                &now_rfc3339(),
-            )?;
-            if self.dry_run() {
-                return Ok(json_response(StatusCode::CREATED, &prepared));
-            }
-            let created = self.state.store.write(
-                resource,
-                self.namespace(),
-                &name,
-                &self.actor,
-                "create",
-                |current, _| match current {
-                    Some(_) => Err(ApiError::conflict(
-                        resource,
-                        &name,
-                        "the object was created concurrently",
-                    )),
-                    None => Ok(Some(prepared)),
-                },
-            )?;
-            return Ok(json_response(StatusCode::CREATED, &created.unwrap_or_default()));
+            let created = self.create_named(&name, patch_body)?;
+            return Ok(json_response(StatusCode::CREATED, &created));
         }
         let verb = if status_only { "status" } else { "patch" };
         let compute = |current: &Value| -> Result<Value, ApiError> {
@@ -615,11 +574,7 @@ impl Request<'_> {
 
     fn delete(self) -> Result<Response, ApiError> {
         let resource = self.resource();
-        let name = self
-            .target
-            .name
-            .clone()
-            .ok_or_else(|| ApiError::method_not_allowed("collection deletes are not supported"))?;
+        let name = self.object_name("DELETE (collection deletes are not supported)")?;
         let options = self.body_json()?;
         let propagation = options
             .get("propagationPolicy")
