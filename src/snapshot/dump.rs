@@ -12,20 +12,20 @@ use super::{DaemonSetView, NodeView, PodView, RevisionView, Snapshot, Timestamp}
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     /// The text is neither JSON nor YAML.
-    #[error("document {document} is not valid YAML: {source}")]
+    #[error("document {document} is not valid YAML")]
     Yaml {
         document: usize,
         #[source]
         source: yaml_serde::Error,
     },
     /// The text starts like JSON but does not parse as JSON.
-    #[error("not valid JSON: {source}")]
+    #[error("not valid JSON")]
     Json {
         #[source]
         source: serde_json::Error,
     },
     /// An object of a kind the planner reads is malformed.
-    #[error("document {document}: {source}")]
+    #[error("document {document}")]
     Object {
         document: usize,
         #[source]
