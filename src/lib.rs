@@ -1,5 +1,6 @@
 //! daemonroll: a Kubernetes DaemonSet controller with upstream semantics.
 pub mod controller;
+pub mod executor;
 pub mod history;
 pub mod planner;
 pub mod report;

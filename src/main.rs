@@ -38,6 +38,34 @@ enum Command {
     /// and kubelets run them; nodes, image behaviours and fault injection are controlled over HTTP
     /// under /sim/v1/ (see the README).
     Sim(SimArgs),
+    /// Run the controller: watch DaemonSets, pods, nodes and revisions, and keep every DaemonSet's pods
+    /// where they belong, with upstream's semantics. Runs until SIGTERM or Ctrl-C.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// Manage only DaemonSets in this namespace (default: all namespaces).
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// Manage only DaemonSets whose labels match this selector, e.g. `shard=a` or `tier in (infra)`.
+    #[arg(long, short = 'l', value_name = "SELECTOR")]
+    selector: Option<String>,
+    /// DaemonSets synced in parallel.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// Most pod creates (and deletes) one sync issues, as kube-controller-manager's burst limit.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..))]
+    burst_replicas: u32,
+    /// Least time between two status writes of one DaemonSet (the latest status is always written).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    status_interval: std::time::Duration,
 }
 
 #[derive(clap::Args)]
@@ -244,17 +272,105 @@ fn run_sim(args: &SimArgs) -> Result<()> {
     })
 }
 
+/// Resolves when SIGTERM or SIGINT arrives.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn is_dns_label(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+fn run_controller(args: &RunArgs) -> Result<()> {
+    if let Some(namespace) = &args.namespace
+        && !is_dns_label(namespace)
+    {
+        bail!("--namespace {namespace:?} is not a valid namespace name (lowercase letters, digits and '-')");
+    }
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let options = daemonroll::controller::client::ClientOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+        };
+        let (client, url) = daemonroll::controller::client::client(&options).await?;
+        // One list up front: an unreachable server or a selector the server rejects fails here, once.
+        let mut probe = "/apis/apps/v1/daemonsets?limit=1".to_string();
+        if let Some(selector) = &args.selector {
+            probe.push_str("&labelSelector=");
+            probe.push_str(&url_encode(selector));
+        }
+        let api = daemonroll::executor::api::ApiClient::new(client.clone());
+        if let Err(error) = api.get(&probe).await {
+            if error.code() == Some(400) && args.selector.is_some() {
+                bail!("--selector {:?} is not a valid label selector: {error}", args.selector.as_deref().unwrap_or_default());
+            }
+            return Err(anyhow::Error::new(error)
+                .context(format!("cannot list DaemonSets from the API server at {url} (check --kubeconfig and --context, and that the server is reachable)")));
+        }
+        let run_options = daemonroll::controller::run::Options {
+            namespace: args.namespace.clone(),
+            selector: args.selector.clone(),
+            workers: usize::from(args.concurrency),
+            burst_replicas: args.burst_replicas as usize,
+            status_interval: args.status_interval,
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        tracing::info!(server = %url, namespace = ?args.namespace, selector = ?args.selector, "daemonroll starting");
+        let controller = daemonroll::controller::run::Controller::new(client.clone(), run_options);
+        controller.run(client, termination()).await;
+        tracing::info!("daemonroll stopped");
+        Ok(())
+    })
+}
+
+/// Percent-encodes a query value.
+fn url_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The controller reports what it does; the one-shot commands only warn.
+    let default_filter = match cli.command {
+        Command::Run(_) => "info,kube_client=off,kube_runtime=warn",
+        _ => "warn,kube_client=off",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,kube_client=off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match &cli.command {
         Command::Plan(args) => run_plan(args),
         Command::Sim(args) => run_sim(args),
+        Command::Run(args) => run_controller(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

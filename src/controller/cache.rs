@@ -128,6 +128,40 @@ impl Cache {
         }
     }
 
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<Arc<PodView>> {
+        let (owner, key) = self.pod_places.get(&(namespace.to_string(), name.to_string()))?;
+        let index = if owner.is_empty() {
+            self.orphans.get(namespace)
+        } else {
+            self.owned.get(owner)
+        };
+        index?.get(key).cloned()
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeView> {
+        self.nodes.get(name)
+    }
+
+    pub fn revision(&self, namespace: &str, name: &str) -> Option<&RevisionView> {
+        self.revisions.get(namespace)?.get(name)
+    }
+
+    /// (namespace, name) of every cached object of `kind` (namespace empty for nodes), to find
+    /// what a re-list no longer holds.
+    pub fn keys(&self, kind: &str) -> Vec<(String, String)> {
+        match kind {
+            "DaemonSet" => self.daemon_sets.keys().cloned().collect(),
+            "Node" => self.nodes.keys().map(|name| (String::new(), name.clone())).collect(),
+            "Pod" => self.pod_places.keys().cloned().collect(),
+            "ControllerRevision" => self
+                .revisions
+                .iter()
+                .flat_map(|(namespace, names)| names.keys().map(|name| (namespace.clone(), name.clone())))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn daemon_set(&self, namespace: &str, name: &str) -> Option<Arc<DaemonSetView>> {
         self.daemon_sets
             .get(&(namespace.to_string(), name.to_string()))

@@ -72,6 +72,14 @@ pub async fn config(options: &ClientOptions) -> Result<kube::Config, ClientError
 pub async fn client(options: &ClientOptions) -> Result<(kube::Client, String), ClientError> {
     let config = config(options).await?;
     let url = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(ClientError::Build)?;
-    Ok((client, url))
+    Ok((client_from_config(config)?, url))
+}
+
+/// A client that names itself `daemonroll/<version>` (audit logs and the simulator's timeline show it).
+pub fn client_from_config(mut config: kube::Config) -> Result<kube::Client, ClientError> {
+    let agent = concat!("daemonroll/", env!("CARGO_PKG_VERSION"));
+    config
+        .headers
+        .push((http::header::USER_AGENT, http::HeaderValue::from_static(agent)));
+    kube::Client::try_from(config).map_err(ClientError::Build)
 }

@@ -88,12 +88,14 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     }
     let selector = match daemon_set.selector.as_ref().map(Selector::compile) {
         None => {
-            plan.problems
-                .push("spec.selector is missing: refusing to manage pods".into());
+            plan.warn(
+                "InvalidSelector",
+                "spec.selector is missing: refusing to manage pods".into(),
+            );
             return plan;
         }
         Some(Err(error)) => {
-            plan.problems.push(format!("spec.selector is invalid: {error}"));
+            plan.warn("InvalidSelector", format!("spec.selector is invalid: {error}"));
             return plan;
         }
         Some(Ok(selector)) => selector,
@@ -101,14 +103,16 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let template = match TemplateFields::read(&daemon_set.template) {
         Ok(template) => template,
         Err(error) => {
-            plan.problems.push(format!("invalid pod template: {error}"));
+            plan.warn("InvalidTemplate", format!("invalid pod template: {error}"));
             return plan;
         }
     };
     // API validation forbids this; planning anyway would create pods the DaemonSet never claims.
     if !selector.matches(&template.labels) {
-        plan.problems
-            .push("spec.selector does not match spec.template.metadata.labels: refusing to create pods".into());
+        plan.warn(
+            "SelectorMismatch",
+            "spec.selector does not match spec.template.metadata.labels: refusing to create pods".into(),
+        );
         return plan;
     }
 
@@ -141,8 +145,10 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     }
     let rules = EligibilityRules::compile(&template);
     for error in rules.affinity_errors() {
-        plan.problems
-            .push(format!("required node affinity term ignored: {error}"));
+        plan.warn(
+            "InvalidNodeAffinity",
+            format!("required node affinity term ignored: {error}"),
+        );
     }
     let context = Context {
         daemon_set,
@@ -256,7 +262,7 @@ fn sync_pods<'s>(
                         *note = Some((NodeAction::Wait, Reason::RollingBlocked(error.clone())));
                     }
                 }
-                plan.problems.push(format!("rolling update: {error}"));
+                plan.warn("InvalidUpdateStrategy", format!("rolling update: {error}"));
                 rolling_ok = false;
             }
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::history::revisions::HistoryPlan;
-use crate::snapshot::{BackoffEntry, DaemonSetStatusView, DaemonSetView, PodView, Taint};
+use crate::snapshot::{BackoffEntry, DaemonSetStatusView, DaemonSetView, PodView, RevisionView, Taint};
 
 /// Which step produced this sync's creates and deletes (upstream runs the rolling update only
 /// when manage had nothing to do, because manage's writes leave expectations unsatisfied).
@@ -251,8 +251,8 @@ pub struct NodeNote<'s> {
 pub struct OwnershipChanges<'s> {
     pub adopt_pods: Vec<&'s PodView>,
     pub release_pods: Vec<&'s PodView>,
-    pub adopt_revisions: Vec<&'s str>,
-    pub release_revisions: Vec<&'s str>,
+    pub adopt_revisions: Vec<&'s RevisionView>,
+    pub release_revisions: Vec<&'s RevisionView>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -284,4 +284,16 @@ pub struct Plan<'s> {
     pub backoff_updates: Vec<(&'s str, BackoffEntry)>,
     /// When to sync again even if nothing changes (backoff expiry, minReadySeconds).
     pub requeue_after: Option<Duration>,
+}
+
+impl Plan<'_> {
+    /// Records a DaemonSet-wide problem that users must fix, as a problem and a Warning Event.
+    pub fn warn(&mut self, reason: &'static str, message: String) {
+        self.events.push(PlannedEvent {
+            warning: true,
+            reason,
+            message: message.clone(),
+        });
+        self.problems.push(message);
+    }
 }

@@ -94,8 +94,8 @@ pub fn claimed_pods<'s>(
 
 pub struct ClaimedRevisions<'s> {
     pub revisions: Vec<&'s RevisionView>,
-    pub adopted: Vec<&'s str>,
-    pub released: Vec<&'s str>,
+    pub adopted: Vec<&'s RevisionView>,
+    pub released: Vec<&'s RevisionView>,
 }
 
 pub fn claim_revisions<'s>(
@@ -124,9 +124,9 @@ pub fn claim_revisions<'s>(
             Claim::Owned => claimed.revisions.push(revision),
             Claim::Adopt => {
                 claimed.revisions.push(revision);
-                claimed.adopted.push(&revision.name);
+                claimed.adopted.push(revision);
             }
-            Claim::Release => claimed.released.push(&revision.name),
+            Claim::Release => claimed.released.push(revision),
             Claim::Ignore => {}
         }
     }

@@ -275,8 +275,16 @@ fn orphan_revisions_are_adopted_and_unmatched_owned_ones_released() {
     let plan = planner::plan(&snapshot);
     assert_eq!(
         (
-            plan.ownership.adopt_revisions.clone(),
-            plan.ownership.release_revisions.clone(),
+            plan.ownership
+                .adopt_revisions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            plan.ownership
+                .release_revisions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
             plan.update_revision.clone()
         ),
         (vec!["ds-orphan"], vec!["ds-stray"], "orph".to_string())

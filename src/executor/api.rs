@@ -1,0 +1,176 @@
+//! Raw JSON requests to the API server (I/O). Objects travel as served JSON so that fields this
+//! build does not know survive every write.
+
+use http::{Method, Request};
+use serde_json::Value;
+
+/// The content type of each patch flavour the executor sends.
+#[derive(Clone, Copy, Debug)]
+pub enum PatchKind {
+    Merge,
+    Strategic,
+}
+
+impl PatchKind {
+    fn content_type(self) -> &'static str {
+        match self {
+            PatchKind::Merge => "application/merge-patch+json",
+            PatchKind::Strategic => "application/strategic-merge-patch+json",
+        }
+    }
+}
+
+/// A failed request, naming the verb and path.
+#[derive(Debug, thiserror::Error)]
+#[error("{verb} {path}: {source}")]
+pub struct ApiError {
+    pub verb: &'static str,
+    pub path: String,
+    #[source]
+    pub source: kube::Error,
+}
+
+impl ApiError {
+    /// The HTTP status the API server answered with, if it answered.
+    pub fn code(&self) -> Option<u16> {
+        match &self.source {
+            kube::Error::Api(status) => Some(status.code),
+            _ => None,
+        }
+    }
+
+    fn reason(&self) -> &str {
+        match &self.source {
+            kube::Error::Api(status) => status.reason.as_str(),
+            _ => "",
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(404)
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.code() == Some(409) && self.reason() != "AlreadyExists"
+    }
+
+    pub fn is_already_exists(&self) -> bool {
+        self.code() == Some(409) && self.reason() == "AlreadyExists"
+    }
+
+    /// The server may have carried the write out (upstream: apierrors.IsTimeout, which ReplicaSet and
+    /// DaemonSet treat as "still expected").
+    pub fn is_timeout(&self) -> bool {
+        self.code() == Some(504) || self.reason() == "Timeout"
+    }
+
+    /// Whether the request failed because the namespace is being deleted (upstream ignores those creates).
+    pub fn is_namespace_terminating(&self) -> bool {
+        match &self.source {
+            kube::Error::Api(status) => status
+                .details
+                .as_ref()
+                .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating")),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ApiClient {
+    client: kube::Client,
+}
+
+impl ApiClient {
+    pub fn new(client: kube::Client) -> Self {
+        ApiClient { client }
+    }
+
+    pub fn kube_client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    async fn send(
+        &self,
+        verb: &'static str,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<Value, ApiError> {
+        let fail = |source| ApiError {
+            verb,
+            path: path.to_string(),
+            source,
+        };
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(content_type) = content_type {
+            request = request.header(http::header::CONTENT_TYPE, content_type);
+        }
+        let request = request
+            .body(body)
+            .map_err(|error| fail(kube::Error::HttpError(error)))?;
+        self.client.request::<Value>(request).await.map_err(fail)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        self.send("get", Method::GET, path, None, Vec::new()).await
+    }
+
+    /// Creates from raw JSON bytes (ControllerRevision data must reach the server byte for byte).
+    pub async fn create_raw(&self, path: &str, body: Vec<u8>) -> Result<Value, ApiError> {
+        self.send("create", Method::POST, path, Some("application/json"), body)
+            .await
+    }
+
+    pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiError> {
+        self.create_raw(path, object.to_string().into_bytes()).await
+    }
+
+    pub async fn patch(&self, path: &str, kind: PatchKind, patch: &Value) -> Result<Value, ApiError> {
+        self.send(
+            "patch",
+            Method::PATCH,
+            path,
+            Some(kind.content_type()),
+            patch.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    /// Deletes, with the uid as precondition when given (never deletes a same-named successor).
+    pub async fn delete(&self, path: &str, uid: Option<&str>) -> Result<Value, ApiError> {
+        let body = match uid {
+            Some(uid) => serde_json::json!({
+                "kind": "DeleteOptions",
+                "apiVersion": "v1",
+                "preconditions": {"uid": uid},
+            })
+            .to_string()
+            .into_bytes(),
+            None => Vec::new(),
+        };
+        let content_type = (!body.is_empty()).then_some("application/json");
+        self.send("delete", Method::DELETE, path, content_type, body).await
+    }
+}
+
+pub fn pods_path(namespace: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/pods")
+}
+
+pub fn pod_path(namespace: &str, name: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/pods/{name}")
+}
+
+pub fn daemon_set_path(namespace: &str, name: &str) -> String {
+    format!("/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}")
+}
+
+pub fn revisions_path(namespace: &str) -> String {
+    format!("/apis/apps/v1/namespaces/{namespace}/controllerrevisions")
+}
+
+pub fn revision_path(namespace: &str, name: &str) -> String {
+    format!("/apis/apps/v1/namespaces/{namespace}/controllerrevisions/{name}")
+}

@@ -1,0 +1,161 @@
+//! ControllerRevision writes (I/O). Upstream: update.go constructHistory, snapshot, dedupCurHistories
+//! and cleanupHistory. Invariant: a new revision's `data` reaches the server as the exact patch bytes
+//! the hash was computed from, so kube-controller-manager's byte comparison recognises it.
+
+use serde_json::{Map, Value, json};
+
+use super::Executor;
+use super::api::{self, ApiError, PatchKind};
+use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
+use crate::planner::Plan;
+use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
+
+/// The request body for a new revision: metadata as JSON, `data` spliced in as raw bytes.
+pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u8> {
+    let mut labels = ds
+        .template
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    labels.insert(REVISION_HASH_LABEL.into(), json!(revision.hash));
+    let annotations: Map<String, Value> = ds
+        .annotations
+        .iter()
+        .map(|(key, value)| (key.to_string(), json!(value)))
+        .collect();
+    let mut metadata = json!({
+        "name": revision.name,
+        "namespace": ds.namespace,
+        "labels": labels,
+        "ownerReferences": [{
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "name": ds.name,
+            "uid": ds.uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }],
+    });
+    if !annotations.is_empty() {
+        metadata["annotations"] = Value::Object(annotations);
+    }
+    let head = json!({
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": metadata,
+        "revision": revision.revision,
+    })
+    .to_string();
+    let mut body = head.into_bytes();
+    body.pop(); // the closing brace; `data` follows
+    body.extend_from_slice(b",\"data\":");
+    body.extend_from_slice(&revision.data);
+    body.push(b'}');
+    body
+}
+
+pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &HistoryPlan<'_>) -> Result<(), ApiError> {
+    let ds = plan.daemon_set;
+    for name in &history.label_with_name {
+        let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: name}}});
+        executor
+            .api
+            .patch(&api::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
+            .await?;
+    }
+    match &history.current {
+        CurrentRevision::Create(revision) => {
+            executor
+                .api
+                .create_raw(&api::revisions_path(&ds.namespace), revision_body(ds, revision))
+                .await?;
+            tracing::info!(ds = %ds.key(), revision = %revision.name, number = revision.revision, "created revision");
+        }
+        CurrentRevision::Existing {
+            name,
+            renumber_to: Some(number),
+        } => {
+            let patch = json!({"revision": number});
+            executor
+                .api
+                .patch(&api::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
+                .await?;
+            tracing::info!(ds = %ds.key(), revision = %name, number, "renumbered revision");
+        }
+        CurrentRevision::Existing { renumber_to: None, .. } | CurrentRevision::Collision { .. } => {}
+    }
+    if !history.duplicates.is_empty() {
+        // Pods first, so no live pod is left pointing at a deleted revision's hash.
+        for pod in &plan.relabel_pods {
+            let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: history.update_hash}}});
+            match executor
+                .api
+                .patch(&api::pod_path(&ds.namespace, &pod.name), PatchKind::Merge, &patch)
+                .await
+            {
+                Err(error) if !error.is_not_found() => return Err(error),
+                _ => {}
+            }
+        }
+        for name in &history.duplicates {
+            delete_revision(executor, ds, name).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn delete_revision(executor: &Executor, ds: &DaemonSetView, name: &str) -> Result<(), ApiError> {
+    match executor
+        .api
+        .delete(&api::revision_path(&ds.namespace, name), None)
+        .await
+    {
+        Err(error) if !error.is_not_found() => Err(error),
+        _ => {
+            tracing::info!(ds = %ds.key(), revision = name, "deleted revision");
+            Ok(())
+        }
+    }
+}
+
+pub(super) async fn prune(executor: &Executor, plan: &Plan<'_>) -> Result<(), ApiError> {
+    for name in &plan.prune_revisions {
+        delete_revision(executor, plan.daemon_set, name).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::from_json::daemon_set_from_json;
+
+    #[test]
+    fn the_revision_body_carries_the_patch_bytes_verbatim() {
+        let ds = daemon_set_from_json(&json!({
+            "metadata": {"name": "agent", "namespace": "ns", "uid": "u1", "annotations": {"a": "1"}},
+            "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                     "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": []}}},
+        }))
+        .expect("valid");
+        // Go escapes '<' as \u003c; a JSON round trip would lose that.
+        let data = br#"{"spec":{"template":{"$patch":"replace","metadata":{"labels":{"app":"a\u003cb"}}}}}"#.to_vec();
+        let revision = NewRevision {
+            name: "agent-abc".into(),
+            hash: "abc".into(),
+            revision: 3,
+            data: data.clone(),
+        };
+        let body = revision_body(&ds, &revision);
+        let text = String::from_utf8(body.clone()).expect("utf-8");
+        assert!(text.ends_with(&format!(",\"data\":{}}}", String::from_utf8(data).expect("utf-8"))));
+        let parsed: Value = serde_json::from_slice(&body).expect("valid JSON");
+        assert_eq!(parsed["revision"], 3);
+        assert_eq!(parsed["metadata"]["labels"]["controller-revision-hash"], "abc");
+        assert_eq!(parsed["metadata"]["labels"]["app"], "agent");
+        assert_eq!(parsed["metadata"]["annotations"]["a"], "1");
+        assert_eq!(parsed["metadata"]["ownerReferences"][0]["uid"], "u1");
+        assert_eq!(parsed["data"]["spec"]["template"]["metadata"]["labels"]["app"], "a<b");
+    }
+}

@@ -1,0 +1,188 @@
+//! Applies a Plan to the API server: ownership, history, pod creates and deletes, status, Events (I/O).
+//!
+//! Order follows upstream's syncDaemonSet: claim revisions → construct history → claim pods →
+//! manage or rolling-update writes (with expectations set first) → cleanup history → status.
+//! Invariant: pod creates and deletes are issued only after the DaemonSet's expectations are set
+//! to exactly their number, so the next sync waits until the watch has shown every one of them.
+
+pub mod api;
+pub mod events;
+mod history;
+mod ownership;
+mod pods;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::controller::expectations::Expectations;
+use crate::history::revisions::CurrentRevision;
+use crate::planner::{Plan, Step};
+use crate::snapshot::DaemonSetStatusView;
+use api::{ApiClient, ApiError, PatchKind};
+use events::{DaemonSetEvent, EventSink, daemon_set_reference};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("{failed} of {attempted} pod writes failed; first: {first}")]
+    PodWrites {
+        failed: usize,
+        attempted: usize,
+        #[source]
+        first: ApiError,
+    },
+    #[error("revision name {0} is taken by another template: collisionCount bumped, syncing again")]
+    Collision(String),
+    #[error("cannot adopt: {0}")]
+    AdoptionRefused(String),
+}
+
+/// What one sync wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub created: usize,
+    pub deleted: usize,
+    pub status_written: bool,
+}
+
+/// Writes plans for one controller process.
+#[derive(Clone)]
+pub struct Executor {
+    api: ApiClient,
+    events: EventSink,
+    expectations: Arc<Expectations>,
+}
+
+fn status_json(status: &DaemonSetStatusView) -> Value {
+    let counts = &status.counts;
+    let mut body = json!({
+        "observedGeneration": status.observed_generation,
+        "desiredNumberScheduled": counts.desired_number_scheduled,
+        "currentNumberScheduled": counts.current_number_scheduled,
+        "numberMisscheduled": counts.number_misscheduled,
+        "numberReady": counts.number_ready,
+        "updatedNumberScheduled": counts.updated_number_scheduled,
+        "numberAvailable": counts.number_available,
+        "numberUnavailable": counts.number_unavailable,
+    });
+    if let Some(collisions) = status.collision_count {
+        body["collisionCount"] = json!(collisions);
+    }
+    json!({ "status": body })
+}
+
+impl Executor {
+    pub fn new(api: ApiClient, events: EventSink, expectations: Arc<Expectations>) -> Self {
+        Executor {
+            api,
+            events,
+            expectations,
+        }
+    }
+
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
+    fn event(&self, plan: &Plan<'_>, warning: bool, reason: &str, message: String) {
+        self.events.send(DaemonSetEvent {
+            warning,
+            reason: reason.into(),
+            message,
+            regarding: daemon_set_reference(plan.daemon_set),
+            related: None,
+        });
+    }
+
+    /// Applies `plan` for the DaemonSet `key` (`namespace/name`). `write_status` is false when the
+    /// caller defers a changed status to a later sync.
+    pub async fn apply(&self, key: &str, plan: &Plan<'_>, write_status: bool) -> Result<Applied, SyncError> {
+        let ds = plan.daemon_set;
+        for event in &plan.events {
+            self.event(plan, event.warning, event.reason, event.message.clone());
+        }
+        let mut applied = Applied::default();
+        let Some(history) = &plan.history else {
+            return Ok(applied);
+        };
+        if let CurrentRevision::Collision { name, .. } = &history.current {
+            if let Some(update) = &plan.status {
+                self.write_status(plan, &update.status).await?;
+            }
+            return Err(SyncError::Collision(name.clone()));
+        }
+        ownership::claim_revisions(self, plan).await?;
+        history::apply(self, plan, history).await?;
+        ownership::claim_pods(self, plan).await?;
+
+        let mut pod_error = None;
+        if plan.step != Step::Idle {
+            self.expectations
+                .set(key, plan.creates.len(), plan.deletes.len(), std::time::Instant::now());
+            let (created, deleted, error) = pods::create_and_delete(self, key, plan).await;
+            applied.created = created;
+            applied.deleted = deleted;
+            pod_error = error;
+        }
+        // Upstream: updateDaemonSet cleans up history only after manage and the rolling update succeeded.
+        if pod_error.is_none() {
+            history::prune(self, plan).await?;
+        }
+        if let Some(update) = plan.status.filter(|update| update.changed && write_status) {
+            self.write_status(plan, &update.status).await?;
+            applied.status_written = true;
+        }
+        tracing::debug!(ds = %ds.key(), created = applied.created, deleted = applied.deleted,
+            status = applied.status_written, "sync applied");
+        match pod_error {
+            Some(error) => Err(error),
+            None => Ok(applied),
+        }
+    }
+
+    async fn write_status(&self, plan: &Plan<'_>, status: &DaemonSetStatusView) -> Result<(), ApiError> {
+        let ds = plan.daemon_set;
+        let path = format!("{}/status", api::daemon_set_path(&ds.namespace, &ds.name));
+        match self.api.patch(&path, PatchKind::Merge, &status_json(status)).await {
+            Ok(_) => Ok(()),
+            // Deleted meanwhile: nothing to report on.
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::StatusCounts;
+
+    #[test]
+    fn status_body_carries_every_counter_and_the_collision_count_only_when_set() {
+        let status = DaemonSetStatusView {
+            counts: StatusCounts {
+                desired_number_scheduled: 3,
+                current_number_scheduled: 2,
+                number_misscheduled: 1,
+                number_ready: 2,
+                updated_number_scheduled: 1,
+                number_available: 2,
+                number_unavailable: 1,
+            },
+            observed_generation: 4,
+            collision_count: None,
+        };
+        let body = status_json(&status);
+        assert_eq!(body["status"]["desiredNumberScheduled"], 3);
+        assert_eq!(body["status"]["numberMisscheduled"], 1);
+        assert_eq!(body["status"]["observedGeneration"], 4);
+        assert!(body["status"].get("collisionCount").is_none());
+        let bumped = DaemonSetStatusView {
+            collision_count: Some(2),
+            ..status
+        };
+        assert_eq!(status_json(&bumped)["status"]["collisionCount"], 2);
+    }
+}

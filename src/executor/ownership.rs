@@ -1,0 +1,130 @@
+//! Adoption and release of pods and revisions (I/O). Upstream: controller_ref_manager.go ClaimPods,
+//! ClaimControllerRevisions, and daemon_controller.go's canAdopt recheck. Invariant: nothing is adopted
+//! unless a fresh read (not the cache) shows the DaemonSet with the same uid and not being deleted.
+
+use serde_json::{Value, json};
+
+use super::api::{self, ApiError, PatchKind};
+use super::{Executor, SyncError};
+use crate::planner::Plan;
+use crate::snapshot::DaemonSetView;
+
+fn controller_reference(ds: &DaemonSetView) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "name": ds.name,
+        "uid": ds.uid,
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
+fn adopt_patch(ds: &DaemonSetView, uid: &str) -> Value {
+    json!({"metadata": {"ownerReferences": [controller_reference(ds)], "uid": uid}})
+}
+
+fn release_patch(ds: &DaemonSetView, uid: &str) -> Value {
+    json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": ds.uid}], "uid": uid}})
+}
+
+/// Upstream: RecheckDeletionTimestamp with an uncached GET of the DaemonSet.
+async fn can_adopt(executor: &Executor, ds: &DaemonSetView) -> Result<(), SyncError> {
+    let fresh = executor.api.get(&api::daemon_set_path(&ds.namespace, &ds.name)).await?;
+    let uid = fresh
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if uid != ds.uid {
+        return Err(SyncError::AdoptionRefused(format!(
+            "original DaemonSet {} is gone: got uid {uid}, wanted {}",
+            ds.key(),
+            ds.uid
+        )));
+    }
+    if fresh
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+    {
+        return Err(SyncError::AdoptionRefused(format!(
+            "DaemonSet {} has just been deleted",
+            ds.key()
+        )));
+    }
+    Ok(())
+}
+
+/// Releases ignore objects already gone or no longer ours (upstream treats NotFound and Invalid as done).
+fn ignore_gone(result: Result<Value, ApiError>) -> Result<(), ApiError> {
+    match result {
+        Err(error) if error.is_not_found() || error.code() == Some(422) || error.is_conflict() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+pub(super) async fn claim_revisions(executor: &Executor, plan: &Plan<'_>) -> Result<(), SyncError> {
+    let ds = plan.daemon_set;
+    let changes = &plan.ownership;
+    if !changes.adopt_revisions.is_empty() {
+        can_adopt(executor, ds).await?;
+    }
+    for revision in &changes.adopt_revisions {
+        let (name, uid) = (revision.name.as_str(), revision.uid.as_str());
+        executor
+            .api
+            .patch(
+                &api::revision_path(&ds.namespace, name),
+                PatchKind::Strategic,
+                &adopt_patch(ds, uid),
+            )
+            .await?;
+        tracing::info!(ds = %ds.key(), revision = name, "adopted revision");
+    }
+    for revision in &changes.release_revisions {
+        let (name, uid) = (revision.name.as_str(), revision.uid.as_str());
+        ignore_gone(
+            executor
+                .api
+                .patch(
+                    &api::revision_path(&ds.namespace, name),
+                    PatchKind::Strategic,
+                    &release_patch(ds, uid),
+                )
+                .await,
+        )?;
+        tracing::info!(ds = %ds.key(), revision = name, "released revision");
+    }
+    Ok(())
+}
+
+pub(super) async fn claim_pods(executor: &Executor, plan: &Plan<'_>) -> Result<(), SyncError> {
+    let ds = plan.daemon_set;
+    let changes = &plan.ownership;
+    if !changes.adopt_pods.is_empty() && changes.adopt_revisions.is_empty() {
+        can_adopt(executor, ds).await?;
+    }
+    for pod in &changes.adopt_pods {
+        let path = api::pod_path(&ds.namespace, &pod.name);
+        match executor
+            .api
+            .patch(&path, PatchKind::Strategic, &adopt_patch(ds, &pod.uid))
+            .await
+        {
+            // Gone, or changed so that the uid no longer matches: the next sync sees the truth.
+            Err(error) if error.is_not_found() || error.code() == Some(422) => {}
+            Err(error) => return Err(error.into()),
+            Ok(_) => tracing::info!(ds = %ds.key(), pod = %pod.name, node = %pod.node_name, "adopted pod"),
+        }
+    }
+    for pod in &changes.release_pods {
+        let path = api::pod_path(&ds.namespace, &pod.name);
+        ignore_gone(
+            executor
+                .api
+                .patch(&path, PatchKind::Strategic, &release_patch(ds, &pod.uid))
+                .await,
+        )?;
+        tracing::info!(ds = %ds.key(), pod = %pod.name, "released pod");
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! End to end: daemonroll (in-process or the real binary) against the simulator over HTTP, with the
+//! DESIGN.md invariants checked on the simulator's timeline of writes.
+
+mod support;
+
+mod failures;
+mod history;
+mod nodes;
+mod restart;
+mod rollout;
+mod takeover;

@@ -1,0 +1,106 @@
+//! Pods follow nodes: added, labelled out of the nodeSelector, tainted NoExecute, NotReady, removed.
+
+use std::time::Duration;
+
+use daemonroll::controller::run::Options;
+use serde_json::json;
+
+use crate::support::*;
+
+async fn pod_nodes(cluster: &Cluster) -> Vec<String> {
+    let mut nodes: Vec<String> = cluster
+        .pods()
+        .await
+        .iter()
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none_or(|t| t.is_null()))
+        .map(pod_node)
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+async fn wait_pods_on(cluster: &Cluster, expected: &[&str], what: &str) {
+    let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    cluster
+        .wait_until(what, Duration::from_secs(15), || async {
+            pod_nodes(cluster).await == expected
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_follow_node_changes() {
+    let cluster = Cluster::start(4, fleet(100)).await;
+    let controller = cluster.start_controller(Options::default());
+    let mut object = daemon_set("agent", "agent:1", rolling(json!(1), json!(0)));
+    object["spec"]["template"]["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "linux"});
+    cluster.create_daemon_set(object).await;
+    cluster.wait_rolled_out("agent", 4, Duration::from_secs(15)).await;
+    let fleet = &cluster.sim.fleet;
+
+    fleet.add_node("node-005", 5).expect("node added");
+    wait_pods_on(
+        &cluster,
+        &["node-001", "node-002", "node-003", "node-004", "node-005"],
+        "a pod on the new node",
+    )
+    .await;
+
+    fleet
+        .label("node-002", "kubernetes.io/os", Some("windows"))
+        .expect("labelled");
+    wait_pods_on(
+        &cluster,
+        &["node-001", "node-003", "node-004", "node-005"],
+        "the pod leaving the relabelled node",
+    )
+    .await;
+
+    fleet
+        .taint("node-003", "dedicated", "storage", "NoExecute")
+        .expect("tainted");
+    wait_pods_on(
+        &cluster,
+        &["node-001", "node-004", "node-005"],
+        "the pod leaving the NoExecute-tainted node",
+    )
+    .await;
+
+    // NotReady: the daemon pod tolerates not-ready NoExecute and stays, but the node's NoSchedule
+    // taint makes it misscheduled (upstream: shouldRun false, shouldContinueRunning true).
+    fleet.set_node_ready("node-004", false).expect("not ready");
+    cluster
+        .wait_until(
+            "node-004's pod counted misscheduled",
+            Duration::from_secs(15),
+            || async {
+                let ds = cluster.daemon_set("agent").await;
+                ds["status"]["numberMisscheduled"] == 1 && ds["status"]["desiredNumberScheduled"] == 2
+            },
+        )
+        .await;
+    assert_eq!(
+        pod_nodes(&cluster).await,
+        vec!["node-001", "node-004", "node-005"],
+        "the pod on the NotReady node stays"
+    );
+
+    fleet.remove_node("node-001").expect("removed");
+    wait_pods_on(&cluster, &["node-004", "node-005"], "the pod of the removed node gone").await;
+    fleet.set_node_ready("node-004", true).expect("ready again");
+    cluster.wait_rolled_out("agent", 2, Duration::from_secs(15)).await;
+
+    let replay = check_invariants(
+        &cluster.timeline(),
+        &Budget {
+            daemon_set: "agent".into(),
+            nodes: Vec::new(),
+            max_unavailable: 0,
+            surge: false,
+            min_ready: chrono::Duration::zero(),
+        },
+        0,
+    );
+    assert_eq!(replay.pod_creates, 5, "4 nodes, then one added");
+    controller.stop().await;
+}
