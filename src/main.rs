@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use daemonroll::planner;
+
+mod demo;
 use daemonroll::report::{json::PlanDocument, table};
 use daemonroll::snapshot::dump::Dump;
 
@@ -41,6 +43,9 @@ enum Command {
     /// Run the controller: watch DaemonSets, pods, nodes and revisions, and keep every DaemonSet's pods
     /// where they belong, with upstream's semantics. Runs until SIGTERM or Ctrl-C.
     Run(RunArgs),
+    /// See daemonroll at work in under a minute, with no cluster: a simulated 20-node cluster (one node
+    /// NotReady), a DaemonSet created, then rolled to a new image, live.
+    Demo,
 }
 
 #[derive(clap::Args)]
@@ -371,6 +376,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => run_plan(args),
         Command::Sim(args) => run_sim(args),
         Command::Run(args) => run_controller(args),
+        Command::Demo => demo::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,21 +1,25 @@
 //! Expectations: the creates and deletes a DaemonSet's last sync issued that the watch has not shown yet.
 //!
-//! Upstream: pkg/controller/controller_utils.go ControllerExpectations. Invariant: while a DaemonSet's
-//! expectations are unmet, its syncs only refresh status, so a lagging cache never yields a second
-//! pod for the same node. A record older than the timeout counts as met (an event may have been lost).
-//! The clock is passed in, so that tests control it.
+//! Upstream: pkg/controller/controller_utils.go ControllerExpectations for creates, and
+//! UIDTrackingControllerExpectations (as the ReplicaSet controller uses) for deletes. Invariant: while a
+//! DaemonSet's expectations are unmet, its syncs only refresh status, so a lagging cache never yields a
+//! second pod for a node nor a second delete of a pod. Deletes are tracked by pod uid: upstream's
+//! DaemonSet controller counts them, so the removal of a pod deleted by an earlier sync (a pod is
+//! observed twice: marked terminating, then gone) could satisfy a later sync's delete. A record older
+//! than the timeout counts as met (an event may have been lost). The clock is passed in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Upstream: ExpectationsTimeout.
 pub const EXPECTATIONS_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Record {
     adds: i64,
-    deletes: i64,
+    /// Uids of pods this DaemonSet deleted that the watch has not shown terminating or gone.
+    deletes: HashSet<String>,
     set_at: Instant,
 }
 
@@ -32,12 +36,12 @@ impl Expectations {
         f(&mut records)
     }
 
-    /// Records that a sync is about to issue `adds` creates and `deletes` deletes.
-    /// Upstream: SetExpectations (overwrites any earlier record).
-    pub fn set(&self, key: &str, adds: usize, deletes: usize, now: Instant) {
+    /// Records that a sync is about to issue `adds` creates and delete the pods with `delete_uids`.
+    /// Upstream: SetExpectations / ExpectDeletions (overwrites any earlier record).
+    pub fn set<'u>(&self, key: &str, adds: usize, delete_uids: impl IntoIterator<Item = &'u str>, now: Instant) {
         let record = Record {
             adds: adds as i64,
-            deletes: deletes as i64,
+            deletes: delete_uids.into_iter().map(str::to_string).collect(),
             set_at: now,
         };
         self.with(|records| records.insert(key.to_string(), record));
@@ -49,7 +53,7 @@ impl Expectations {
         self.with(|records| match records.get(key) {
             None => true,
             Some(record) => {
-                (record.adds <= 0 && record.deletes <= 0)
+                (record.adds <= 0 && record.deletes.is_empty())
                     || now.saturating_duration_since(record.set_at) > EXPECTATIONS_TIMEOUT
             }
         })
@@ -57,21 +61,24 @@ impl Expectations {
 
     /// A pod this DaemonSet created was observed, or one create failed. Upstream: CreationObserved.
     pub fn creation_observed(&self, key: &str) {
-        self.lower(key, 1, 0);
+        self.lower_creates(key, 1);
     }
 
-    /// A pod this DaemonSet deletes was observed gone or terminating, or one delete failed.
-    /// Upstream: DeletionObserved.
-    pub fn deletion_observed(&self, key: &str) {
-        self.lower(key, 0, 1);
+    /// The pod with `uid` was observed terminating or gone, or its delete failed; other pods' deletions
+    /// do not count. Upstream: UIDTrackingControllerExpectations.DeletionObserved.
+    pub fn deletion_observed(&self, key: &str, uid: &str) {
+        self.with(|records| {
+            if let Some(record) = records.get_mut(key) {
+                record.deletes.remove(uid);
+            }
+        });
     }
 
     /// Creates that will not happen (slow start stopped after a failed batch). Upstream: LowerExpectations.
-    pub fn lower(&self, key: &str, adds: usize, deletes: usize) {
+    pub fn lower_creates(&self, key: &str, adds: usize) {
         self.with(|records| {
             if let Some(record) = records.get_mut(key) {
                 record.adds -= adds as i64;
-                record.deletes -= deletes as i64;
             }
         });
     }
@@ -82,8 +89,8 @@ impl Expectations {
     }
 
     /// (creates, deletes) still expected, for metrics and logs.
-    pub fn pending(&self, key: &str) -> Option<(i64, i64)> {
-        self.with(|records| records.get(key).map(|r| (r.adds.max(0), r.deletes.max(0))))
+    pub fn pending(&self, key: &str) -> Option<(i64, usize)> {
+        self.with(|records| records.get(key).map(|r| (r.adds.max(0), r.deletes.len())))
     }
 }
 
@@ -91,18 +98,18 @@ impl Expectations {
 mod tests {
     use super::*;
 
-    // Mirrors controller_utils_test.go TestControllerExpectations: adds and deletes must both be
-    // observed; a fresh SetExpectations overwrites; a record older than the timeout is met.
+    // Mirrors controller_utils_test.go TestControllerExpectations and TestUIDExpectations: creates and
+    // deletes must both be observed; a fresh set overwrites; a record older than the timeout is met.
     #[test]
     fn expectations_are_met_by_observations_or_by_time() {
         let expectations = Expectations::default();
         let start = Instant::now();
         assert!(expectations.satisfied("ns/ds", start), "no record means met");
 
-        expectations.set("ns/ds", 2, 1, start);
+        expectations.set("ns/ds", 2, ["uid-a"], start);
         assert!(!expectations.satisfied("ns/ds", start));
         expectations.creation_observed("ns/ds");
-        expectations.deletion_observed("ns/ds");
+        expectations.deletion_observed("ns/ds", "uid-a");
         assert_eq!(expectations.pending("ns/ds"), Some((1, 0)));
         assert!(!expectations.satisfied("ns/ds", start), "one create still expected");
         expectations.creation_observed("ns/ds");
@@ -110,8 +117,8 @@ mod tests {
         expectations.creation_observed("ns/ds");
         assert!(expectations.satisfied("ns/ds", start), "extra observations keep it met");
 
-        expectations.set("ns/ds", 3, 0, start);
-        expectations.lower("ns/ds", 2, 0);
+        expectations.set("ns/ds", 3, [], start);
+        expectations.lower_creates("ns/ds", 2);
         assert!(
             !expectations.satisfied("ns/ds", start + EXPECTATIONS_TIMEOUT),
             "not yet expired at the timeout"
@@ -127,9 +134,27 @@ mod tests {
     }
 
     #[test]
+    fn only_the_expected_pods_deletions_count() {
+        let expectations = Expectations::default();
+        let start = Instant::now();
+        expectations.set("ns/ds", 0, ["uid-b"], start);
+        // A pod deleted by an earlier sync disappears now: it must not stand in for uid-b.
+        expectations.deletion_observed("ns/ds", "uid-a");
+        assert!(!expectations.satisfied("ns/ds", start));
+        expectations.deletion_observed("ns/ds", "uid-b");
+        assert!(expectations.satisfied("ns/ds", start));
+        expectations.deletion_observed("ns/ds", "uid-b");
+        assert!(
+            expectations.satisfied("ns/ds", start),
+            "observed twice (terminating, gone): still met"
+        );
+    }
+
+    #[test]
     fn observations_for_unknown_daemon_sets_are_ignored() {
         let expectations = Expectations::default();
         expectations.creation_observed("ns/other");
+        expectations.deletion_observed("ns/other", "uid");
         assert_eq!(expectations.pending("ns/other"), None);
     }
 }

@@ -20,10 +20,11 @@ use super::expectations::Expectations;
 use super::queue::WorkQueue;
 use super::stores::{Stores, Triggered};
 use crate::executor::api::ApiClient;
-use crate::executor::events::EventSink;
+use crate::executor::events::{DaemonSetEvent, EventSink};
 use crate::executor::{Applied, Executor, SyncError};
 use crate::planner;
 use crate::snapshot::{DEFAULT_BURST_REPLICAS, FailedPodBackoff};
+use k8s_openapi::api::core::v1::ObjectReference;
 
 /// What `daemonroll run` manages and how hard it works.
 #[derive(Clone, Debug)]
@@ -151,6 +152,23 @@ impl Controller {
             Err(error) => {
                 let (namespace, name) = object_key(object);
                 tracing::warn!(kind = kind.name(), namespace, name, %error, "ignoring a malformed object");
+                if kind == Kind::DaemonSet {
+                    let uid = object.pointer("/metadata/uid").and_then(Value::as_str);
+                    self.executor.events().send(DaemonSetEvent {
+                        warning: true,
+                        reason: "InvalidDaemonSet".into(),
+                        message: format!("daemonroll cannot read this DaemonSet and leaves it alone: {error}"),
+                        regarding: ObjectReference {
+                            api_version: Some("apps/v1".into()),
+                            kind: Some("DaemonSet".into()),
+                            namespace: Some(namespace),
+                            name: Some(name),
+                            uid: uid.map(str::to_string),
+                            ..ObjectReference::default()
+                        },
+                        related: None,
+                    });
+                }
             }
         }
     }

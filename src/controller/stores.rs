@@ -200,7 +200,7 @@ impl Stores {
         if new.is_terminating() {
             // Upstream: updatePod treats a pod marked for deletion as deleted.
             if let Some(owner) = owner {
-                expectations.deletion_observed(&owner);
+                expectations.deletion_observed(&owner, &new.uid);
                 triggered.now.push(owner);
             }
             return;
@@ -250,7 +250,7 @@ impl Stores {
                     && let Some(owner) = self.owner(namespace, old.controller.as_ref())
                 {
                     // Upstream: deletePod (orphans trigger nothing).
-                    expectations.deletion_observed(&owner);
+                    expectations.deletion_observed(&owner, &old.uid);
                     triggered.now.push(owner);
                 }
             }
@@ -341,7 +341,7 @@ mod tests {
         let mut stores = stores();
         let expectations = Expectations::default();
         let start = std::time::Instant::now();
-        expectations.set("ns/linux", 1, 1, start);
+        expectations.set("ns/linux", 1, ["uid-p1"], start);
         let created = stores
             .applied("Pod", &pod("p1", "linux", Some(("linux", "u1")), false), &expectations)
             .expect("valid");

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Executor;
 use super::api::{self, ApiError, PatchKind};
+use crate::history::go_json::to_go_json;
 use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::planner::Plan;
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
@@ -55,7 +56,16 @@ pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u
     body
 }
 
-pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &HistoryPlan<'_>) -> Result<(), ApiError> {
+#[derive(Debug, thiserror::Error)]
+pub(super) enum HistoryError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The revision's name is taken by another template (a race the cache did not show).
+    #[error("revision {0} exists with another template")]
+    Collision(String),
+}
+
+pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &HistoryPlan<'_>) -> Result<(), HistoryError> {
     let ds = plan.daemon_set;
     for name in &history.label_with_name {
         let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: name}}});
@@ -66,11 +76,28 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
     }
     match &history.current {
         CurrentRevision::Create(revision) => {
-            executor
+            match executor
                 .api
                 .create_raw(&api::revisions_path(&ds.namespace), revision_body(ds, revision))
-                .await?;
-            tracing::info!(ds = %ds.key(), revision = %revision.name, number = revision.revision, "created revision");
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(ds = %ds.key(), revision = %revision.name, number = revision.revision, "created revision");
+                }
+                // The cache has not shown our own earlier create yet, or another writer made it.
+                // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
+                Err(error) if error.is_already_exists() => {
+                    let existing = executor
+                        .api
+                        .get(&api::revision_path(&ds.namespace, &revision.name))
+                        .await?;
+                    let data = existing.get("data").cloned().unwrap_or(Value::Null);
+                    if to_go_json(&data) != revision.data {
+                        return Err(HistoryError::Collision(revision.name.clone()));
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
         CurrentRevision::Existing {
             name,
@@ -94,7 +121,7 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
                 .patch(&api::pod_path(&ds.namespace, &pod.name), PatchKind::Merge, &patch)
                 .await
             {
-                Err(error) if !error.is_not_found() => return Err(error),
+                Err(error) if !error.is_not_found() => return Err(error.into()),
                 _ => {}
             }
         }

@@ -86,6 +86,10 @@ impl Executor {
         &self.api
     }
 
+    pub fn events(&self) -> &EventSink {
+        &self.events
+    }
+
     fn event(&self, plan: &Plan<'_>, warning: bool, reason: &str, message: String) {
         self.events.send(DaemonSetEvent {
             warning,
@@ -114,13 +118,24 @@ impl Executor {
             return Err(SyncError::Collision(name.clone()));
         }
         ownership::claim_revisions(self, plan).await?;
-        history::apply(self, plan, history).await?;
+        match history::apply(self, plan, history).await {
+            Ok(()) => {}
+            Err(history::HistoryError::Api(error)) => return Err(error.into()),
+            // Upstream: update.go snapshot bumps collisionCount when the name is taken by other data.
+            Err(history::HistoryError::Collision(name)) => {
+                let mut status = ds.status;
+                status.collision_count = Some(status.collision_count.unwrap_or(0).saturating_add(1));
+                self.write_status(plan, &status).await?;
+                return Err(SyncError::Collision(name));
+            }
+        }
         ownership::claim_pods(self, plan).await?;
 
         let mut pod_error = None;
         if plan.step != Step::Idle {
+            let delete_uids = plan.deletes.iter().map(|pod| pod.uid.as_str());
             self.expectations
-                .set(key, plan.creates.len(), plan.deletes.len(), std::time::Instant::now());
+                .set(key, plan.creates.len(), delete_uids, std::time::Instant::now());
             let (created, deleted, error) = pods::create_and_delete(self, key, plan).await;
             applied.created = created;
             applied.deleted = deleted;

@@ -91,11 +91,11 @@ async fn delete_one(executor: &Executor, key: &str, plan: &Plan<'_>, name: &str,
         }
         // Gone already, or replaced by a same-named pod (uid precondition): nothing to delete.
         Err(error) if error.is_not_found() || error.is_conflict() => {
-            executor.expectations.deletion_observed(key);
+            executor.expectations.deletion_observed(key, uid.unwrap_or_default());
             Outcome::Ignored
         }
         Err(error) => {
-            executor.expectations.deletion_observed(key);
+            executor.expectations.deletion_observed(key, uid.unwrap_or_default());
             tracing::warn!(ds = %ds.key(), pod = name, %error, "cannot delete daemon pod");
             pod_event(
                 executor,
@@ -145,7 +145,7 @@ pub(super) async fn create_and_delete(
     let skipped = plan.creates.len() - attempted;
     if skipped > 0 {
         tracing::info!(ds = %plan.daemon_set.key(), skipped, "slow start stopped after a failed batch");
-        executor.expectations.lower(key, skipped, 0);
+        executor.expectations.lower_creates(key, skipped);
     }
 
     let deletes = join_all(

@@ -8,4 +8,5 @@ mod history;
 mod nodes;
 mod restart;
 mod rollout;
+mod scoping;
 mod takeover;

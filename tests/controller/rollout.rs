@@ -81,8 +81,9 @@ async fn roll(nodes: usize, strategy: serde_json::Value, min_ready_seconds: i64,
         },
         start,
     );
-    assert_eq!(replay.pod_creates, nodes, "one create per replaced pod");
-    assert_eq!(replay.pod_deletes, nodes, "one delete per old pod");
+    let writes = pod_writes(&cluster.timeline(), start);
+    assert_eq!(replay.pod_creates, nodes, "one create per replaced pod:\n{writes}");
+    assert_eq!(replay.pod_deletes, nodes, "one delete per old pod:\n{writes}");
     controller.stop().await;
     replay
 }

@@ -333,6 +333,26 @@ pub struct Budget {
 
 /// Replays the timeline from `from_version` (exclusive) and checks DESIGN.md invariants 1–4 at
 /// every write: pods per node, unavailable pods, what created pods carry, and needless status writes.
+/// The controller's pod writes after `from_version`, one line each, for failure messages.
+pub fn pod_writes(timeline: &[WriteRecord], from_version: u64) -> String {
+    timeline
+        .iter()
+        .filter(|r| r.resource_version > from_version && r.kind == "Pod" && r.actor == CONTROLLER)
+        .map(|r| {
+            format!(
+                "{} {} {} {} on {} hash {}",
+                r.time.format("%H:%M:%S%.3f"),
+                r.verb,
+                r.name,
+                r.resource_version,
+                pod_node(&r.object),
+                text(&r.object, "/metadata/labels/controller-revision-hash")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
     let uid = timeline
         .iter()
