@@ -20,27 +20,39 @@ impl PatchKind {
     }
 }
 
-/// A failed request, naming the verb and path.
+/// A failed request, naming the verb and path; shown as the server's message, or the innermost
+/// transport error (kube's own rendering repeats each layer).
 #[derive(Debug, thiserror::Error)]
-#[error("{verb} {path}: {source}")]
+#[error("{verb} {path}: {}", summary(error))]
 pub struct ApiError {
     pub verb: &'static str,
     pub path: String,
-    #[source]
-    pub source: kube::Error,
+    /// Not a `source`: the message above already says what it says.
+    pub error: kube::Error,
+}
+
+fn summary(error: &kube::Error) -> String {
+    if let kube::Error::Api(status) = error {
+        return format!("{} ({} {})", status.message, status.code, status.reason);
+    }
+    let mut innermost: &dyn std::error::Error = error;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    innermost.to_string()
 }
 
 impl ApiError {
     /// The HTTP status the API server answered with, if it answered.
     pub fn code(&self) -> Option<u16> {
-        match &self.source {
+        match &self.error {
             kube::Error::Api(status) => Some(status.code),
             _ => None,
         }
     }
 
     fn reason(&self) -> &str {
-        match &self.source {
+        match &self.error {
             kube::Error::Api(status) => status.reason.as_str(),
             _ => "",
         }
@@ -66,7 +78,7 @@ impl ApiError {
 
     /// Whether the request failed because the namespace is being deleted (upstream ignores those creates).
     pub fn is_namespace_terminating(&self) -> bool {
-        match &self.source {
+        match &self.error {
             kube::Error::Api(status) => status
                 .details
                 .as_ref()
@@ -98,10 +110,10 @@ impl ApiClient {
         content_type: Option<&str>,
         body: Vec<u8>,
     ) -> Result<Value, ApiError> {
-        let fail = |source| ApiError {
+        let fail = |error| ApiError {
             verb,
             path: path.to_string(),
-            source,
+            error,
         };
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
