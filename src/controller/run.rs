@@ -26,6 +26,9 @@ use crate::planner;
 use crate::snapshot::{DEFAULT_BURST_REPLICAS, FailedPodBackoff};
 use k8s_openapi::api::core::v1::ObjectReference;
 
+/// When to look again at a DaemonSet whose cached copy was found outdated.
+const STALE_RETRY: Duration = Duration::from_secs(1);
+
 /// What `daemonroll run` manages and how hard it works.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -292,11 +295,15 @@ impl Controller {
             }
         }
         let result = self.executor.apply(key, &plan, write_status).await;
-        if let Ok(Applied {
-            status_written: true, ..
-        }) = result
-        {
-            lock(&self.last_status_write).insert(key.to_string(), Instant::now());
+        match result {
+            Ok(Applied {
+                status_written: true, ..
+            }) => {
+                lock(&self.last_status_write).insert(key.to_string(), Instant::now());
+            }
+            // The watch brings the newer DaemonSet and a sync with it; this requeue is a safety net.
+            Ok(Applied { stale: true, .. }) => requeue = Some(STALE_RETRY),
+            _ => {}
         }
         tracing::debug!(ds = key, elapsed_ms = started.elapsed().as_millis() as u64, "synced");
         result.map(|_| requeue)

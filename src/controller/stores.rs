@@ -137,10 +137,15 @@ impl Stores {
         match kind {
             "DaemonSet" => {
                 self.cache.apply(kind, object)?;
+                let ds = key(&namespace, &name);
                 if let Some(view) = self.cache.daemon_set(&namespace, &name) {
-                    self.matchers.insert(key(&namespace, &name), Matcher::compile(&view));
+                    // Upstream: updateDaemonset handles a changed uid as a delete of the old object.
+                    if self.matchers.get(&ds).is_some_and(|old| old.uid != view.uid) {
+                        expectations.forget(&ds);
+                    }
+                    self.matchers.insert(ds.clone(), Matcher::compile(&view));
                 }
-                triggered.now.push(key(&namespace, &name));
+                triggered.now.push(ds);
             }
             "Pod" => {
                 let old = self.cache.pod(&namespace, &name);
@@ -243,6 +248,7 @@ impl Stores {
             "DaemonSet" => {
                 let ds = key(namespace, name);
                 self.matchers.remove(&ds);
+                expectations.forget(&ds);
                 triggered.now.push(ds);
             }
             "Pod" => {

@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 
 use crate::controller::expectations::Expectations;
 use crate::history::revisions::CurrentRevision;
+use crate::history::revisions::HistoryPlan;
 use crate::planner::{Plan, Step};
-use crate::snapshot::DaemonSetStatusView;
+use crate::snapshot::{DaemonSetStatusView, DaemonSetView};
 use api::{ApiClient, ApiError, PatchKind};
 use events::{DaemonSetEvent, EventSink, daemon_set_reference};
 
@@ -35,8 +36,6 @@ pub enum SyncError {
     },
     #[error("revision name {0} is taken by another template: collisionCount bumped, syncing again")]
     Collision(String),
-    #[error("cannot adopt: {0}")]
-    AdoptionRefused(String),
 }
 
 /// What one sync wrote.
@@ -45,6 +44,9 @@ pub struct Applied {
     pub created: usize,
     pub deleted: usize,
     pub status_written: bool,
+    /// A fresh read showed the cached DaemonSet outdated (changed, deleted or being deleted): nothing
+    /// was written; the watch brings the change and its own sync.
+    pub stale: bool,
 }
 
 /// Writes plans for one controller process.
@@ -117,6 +119,10 @@ impl Executor {
             }
             return Err(SyncError::Collision(name.clone()));
         }
+        if writes_objects(plan, history) && !self.is_current(ds).await? {
+            applied.stale = true;
+            return Ok(applied);
+        }
         ownership::claim_revisions(self, plan).await?;
         match history::apply(self, plan, history).await {
             Ok(()) => {}
@@ -157,6 +163,35 @@ impl Executor {
         }
     }
 
+    /// Whether a fresh read (not the cache) shows the DaemonSet as planned: same uid and generation,
+    /// not being deleted. Upstream rechecks this before adopting (controller_ref_manager.go
+    /// RecheckDeletionTimestamp); daemonroll rechecks before any object write, because the pod and
+    /// DaemonSet watches are independent: a garbage collector deleting the pods of a DaemonSet being
+    /// deleted can be seen before the deletion mark, and pods must not be recreated then.
+    async fn is_current(&self, ds: &DaemonSetView) -> Result<bool, ApiError> {
+        let fresh = match self.api.get(&api::daemon_set_path(&ds.namespace, &ds.name)).await {
+            Ok(fresh) => fresh,
+            Err(error) if error.is_not_found() => return Ok(false),
+            Err(error) => return Err(error),
+        };
+        let uid = fresh
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let generation = fresh
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let deleting = fresh
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
+        let current = uid == ds.uid && generation == ds.generation && !deleting;
+        if !current {
+            tracing::debug!(ds = %ds.key(), uid, generation, deleting, "cache is behind the API server: not writing");
+        }
+        Ok(current)
+    }
+
     async fn write_status(&self, plan: &Plan<'_>, status: &DaemonSetStatusView) -> Result<(), ApiError> {
         let ds = plan.daemon_set;
         let path = format!("{}/status", api::daemon_set_path(&ds.namespace, &ds.name));
@@ -167,6 +202,20 @@ impl Executor {
             Err(error) => Err(error),
         }
     }
+}
+
+/// Whether the plan writes anything but status.
+fn writes_objects(plan: &Plan<'_>, history: &HistoryPlan<'_>) -> bool {
+    let ownership = &plan.ownership;
+    plan.step != Step::Idle
+        || !plan.prune_revisions.is_empty()
+        || !ownership.adopt_pods.is_empty()
+        || !ownership.release_pods.is_empty()
+        || !ownership.adopt_revisions.is_empty()
+        || !ownership.release_revisions.is_empty()
+        || !history.label_with_name.is_empty()
+        || !history.duplicates.is_empty()
+        || !matches!(history.current, CurrentRevision::Existing { renumber_to: None, .. })
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Adoption and release of pods and revisions (I/O). Upstream: controller_ref_manager.go ClaimPods,
-//! ClaimControllerRevisions, and daemon_controller.go's canAdopt recheck. Invariant: nothing is adopted
-//! unless a fresh read (not the cache) shows the DaemonSet with the same uid and not being deleted.
+//! ClaimControllerRevisions. Invariant: nothing is adopted unless a fresh read (not the cache) showed the
+//! DaemonSet with the same uid and not being deleted (upstream's canAdopt recheck; see `Executor::apply`).
 
 use serde_json::{Value, json};
 
@@ -28,32 +28,6 @@ fn release_patch(ds: &DaemonSetView, uid: &str) -> Value {
     json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": ds.uid}], "uid": uid}})
 }
 
-/// Upstream: RecheckDeletionTimestamp with an uncached GET of the DaemonSet.
-async fn can_adopt(executor: &Executor, ds: &DaemonSetView) -> Result<(), SyncError> {
-    let fresh = executor.api.get(&api::daemon_set_path(&ds.namespace, &ds.name)).await?;
-    let uid = fresh
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if uid != ds.uid {
-        return Err(SyncError::AdoptionRefused(format!(
-            "original DaemonSet {} is gone: got uid {uid}, wanted {}",
-            ds.key(),
-            ds.uid
-        )));
-    }
-    if fresh
-        .pointer("/metadata/deletionTimestamp")
-        .is_some_and(|t| !t.is_null())
-    {
-        return Err(SyncError::AdoptionRefused(format!(
-            "DaemonSet {} has just been deleted",
-            ds.key()
-        )));
-    }
-    Ok(())
-}
-
 /// Releases ignore objects already gone or no longer ours (upstream treats NotFound and Invalid as done).
 fn ignore_gone(result: Result<Value, ApiError>) -> Result<(), ApiError> {
     match result {
@@ -65,9 +39,6 @@ fn ignore_gone(result: Result<Value, ApiError>) -> Result<(), ApiError> {
 pub(super) async fn claim_revisions(executor: &Executor, plan: &Plan<'_>) -> Result<(), SyncError> {
     let ds = plan.daemon_set;
     let changes = &plan.ownership;
-    if !changes.adopt_revisions.is_empty() {
-        can_adopt(executor, ds).await?;
-    }
     for revision in &changes.adopt_revisions {
         let (name, uid) = (revision.name.as_str(), revision.uid.as_str());
         executor
@@ -100,9 +71,6 @@ pub(super) async fn claim_revisions(executor: &Executor, plan: &Plan<'_>) -> Res
 pub(super) async fn claim_pods(executor: &Executor, plan: &Plan<'_>) -> Result<(), SyncError> {
     let ds = plan.daemon_set;
     let changes = &plan.ownership;
-    if !changes.adopt_pods.is_empty() && changes.adopt_revisions.is_empty() {
-        can_adopt(executor, ds).await?;
-    }
     for pod in &changes.adopt_pods {
         let path = api::pod_path(&ds.namespace, &pod.name);
         match executor

@@ -147,3 +147,43 @@ fn the_demo_finishes_and_shows_the_rollout() {
     );
     assert!(stdout.contains("38 pod creates, 19 pod deletes"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_set_being_deleted_is_left_to_the_garbage_collector() {
+    let cluster = Cluster::start(3, fleet(100)).await;
+    let controller = cluster.start_controller(Options::default());
+    cluster
+        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(1), json!(0))))
+        .await;
+    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
+    // Foreground deletion keeps the DaemonSet (deletionTimestamp set) while its pods are collected.
+    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"});
+    let start = now_version(&cluster);
+    let request = http::Request::delete(ds_path("agent"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string().into_bytes())
+        .expect("request");
+    let _: Value = cluster
+        .api
+        .kube_client()
+        .request(request)
+        .await
+        .expect("foreground delete");
+    cluster
+        .wait_until("the DaemonSet and its pods gone", Duration::from_secs(15), || async {
+            cluster.pods().await.is_empty() && cluster.api.get(&ds_path("agent")).await.is_err()
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let writes: Vec<String> = cluster
+        .timeline()
+        .iter()
+        .filter(|r| r.resource_version > start && r.actor == CONTROLLER && r.kind != "Event")
+        .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "daemonroll wrote while the DaemonSet was being deleted: {writes:?}"
+    );
+    controller.stop().await;
+}

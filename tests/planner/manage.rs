@@ -1541,7 +1541,8 @@ fn an_empty_selector_only_records_a_selecting_all_warning() {
     }
 }
 
-// Mirrors apps/v1 validation (selector must match template labels): nothing written, a problem reported.
+// Mirrors apps/v1 validation (selector must match template labels): nothing written, a problem reported
+// and a Warning event for the DaemonSet's owner to see.
 #[test]
 fn a_selector_that_does_not_match_the_template_labels_writes_nothing_and_reports_a_problem() {
     for strategy in STRATEGIES {
@@ -1550,7 +1551,19 @@ fn a_selector_that_does_not_match_the_template_labels_writes_nothing_and_reports
             .pods([new_pod("failed", "node-0").failed()])
             .snapshot();
         let plan = planner::plan(&snapshot);
-        assert_eq!(observe(&snapshot), nothing(), "[{strategy:?}]");
+        assert_eq!(
+            observe(&snapshot),
+            expect(
+                NONE,
+                NONE,
+                vec![
+                    "Warning SelectorMismatch: spec.selector does not match spec.template.metadata.labels: \
+                     refusing to create pods"
+                        .into()
+                ]
+            ),
+            "[{strategy:?}]"
+        );
         assert!(!plan.problems.is_empty(), "a problem is reported [{strategy:?}]");
     }
 }
