@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use daemonroll::controller::client::client_from_config;
 use daemonroll::controller::run::{Controller, Options};
-use daemonroll::executor::api::{ApiClient, PatchKind};
+use daemonroll::executor::api::{ApiClient, PatchKind, WriteGate};
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
 
@@ -215,11 +215,21 @@ async fn demo() -> Result<()> {
 
     let config = kube::Config::new(sim.url().parse().context("simulator URL")?);
     let client = client_from_config(config)?;
-    let controller = Controller::new(client.clone(), Options::default());
+    let controller = Controller::new(
+        client.clone(),
+        Options::default(),
+        WriteGate::open(),
+        Default::default(),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(controller.run(client.clone(), async move {
-        let _ = stopped.await;
-    }));
+    let run_client = client.clone();
+    let running = tokio::spawn(async move {
+        let _ = controller
+            .run(run_client, None, async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
     let api = ApiClient::new(client);
 
     let daemon_set = json!({

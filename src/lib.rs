@@ -2,6 +2,7 @@
 pub mod controller;
 pub mod executor;
 pub mod history;
+pub mod ops;
 pub mod planner;
 pub mod report;
 pub mod sim;

@@ -71,6 +71,43 @@ struct RunArgs {
     /// Least time between two status writes of one DaemonSet (the latest status is always written).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     status_interval: std::time::Duration,
+    /// Elect a leader among replicas through a Lease; only the leader writes. Default: on when
+    /// running in a cluster (service account, no --kubeconfig), off otherwise.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    leader_elect: Option<bool>,
+    /// The Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "daemonroll")]
+    leader_elect_lease_name: String,
+    /// The Lease's namespace (default: $POD_NAMESPACE, else kube-system).
+    #[arg(long, value_name = "NAMESPACE")]
+    leader_elect_namespace: Option<String>,
+    /// How long a leader's claim stands without renewal.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    leader_elect_lease_duration: std::time::Duration,
+    /// A leader that could not renew for this long stops writing and exits with status 1.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    leader_elect_renew_deadline: std::time::Duration,
+    /// Time between attempts to acquire or renew the Lease.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    leader_elect_retry_period: std::time::Duration,
+    /// Address of /healthz, /readyz and /metrics; `off` disables the admin server.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    admin_addr: String,
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Client-side limit on the controller's API requests per second (0: none), as kube-controller-manager's flag.
+    #[arg(long, value_name = "QPS", default_value_t = 0.0)]
+    kube_api_qps: f64,
+    /// Requests allowed at once above --kube-api-qps.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    kube_api_burst: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -309,6 +346,28 @@ fn run_controller(args: &RunArgs) -> Result<()> {
     {
         bail!("--namespace {namespace:?} is not a valid namespace name (lowercase letters, digits and '-')");
     }
+    if !(args.kube_api_qps >= 0.0 && args.kube_api_qps.is_finite()) {
+        bail!("--kube-api-qps must be 0 (no limit) or a positive number");
+    }
+    let admin: Option<std::net::SocketAddr> = match args.admin_addr.as_str() {
+        "off" => None,
+        text => Some(
+            text.parse()
+                .with_context(|| format!("--admin-addr {text:?} is not an address like 0.0.0.0:8080 (or `off`)"))?,
+        ),
+    };
+    // Upstream (client-go leaderelection NewLeaderElector): duration > renew deadline > retry period.
+    if args.leader_elect_lease_duration <= args.leader_elect_renew_deadline
+        || args.leader_elect_renew_deadline <= args.leader_elect_retry_period
+    {
+        bail!(
+            "--leader-elect-lease-duration must exceed --leader-elect-renew-deadline, which must exceed --leader-elect-retry-period"
+        );
+    }
+    let in_cluster = args.kubeconfig.is_none()
+        && std::env::var_os("KUBECONFIG").is_none()
+        && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let leader_elect = args.leader_elect.unwrap_or(in_cluster);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let options = daemonroll::controller::client::ClientOptions {
@@ -330,20 +389,70 @@ fn run_controller(args: &RunArgs) -> Result<()> {
             return Err(anyhow::Error::new(error)
                 .context(format!("cannot list DaemonSets from the API server at {url} (check --kubeconfig and --context, and that the server is reachable)")));
         }
+        let instance = std::env::var("POD_NAME").ok();
+        let identity = format!(
+            "{}_{}",
+            instance.clone().unwrap_or_else(|| hostname().unwrap_or_else(|| "daemonroll".into())),
+            uuid::Uuid::new_v4()
+        );
         let run_options = daemonroll::controller::run::Options {
             namespace: args.namespace.clone(),
             selector: args.selector.clone(),
             workers: usize::from(args.concurrency),
             burst_replicas: args.burst_replicas as usize,
             status_interval: args.status_interval,
-            instance: std::env::var("POD_NAME").ok(),
+            instance,
+            api_rate_limit: (args.kube_api_qps > 0.0).then_some((args.kube_api_qps, args.kube_api_burst)),
         };
-        tracing::info!(server = %url, namespace = ?args.namespace, selector = ?args.selector, "daemonroll starting");
-        let controller = daemonroll::controller::run::Controller::new(client.clone(), run_options);
-        controller.run(client, termination()).await;
+        let metrics = std::sync::Arc::new(daemonroll::ops::metrics::Metrics::default());
+        let (gate, elector) = if leader_elect {
+            let config = daemonroll::ops::leader::LeaseConfig {
+                namespace: args
+                    .leader_elect_namespace
+                    .clone()
+                    .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                    .unwrap_or_else(|| "kube-system".into()),
+                name: args.leader_elect_lease_name.clone(),
+                identity: identity.clone(),
+                duration: args.leader_elect_lease_duration,
+                renew_deadline: args.leader_elect_renew_deadline,
+                retry_period: args.leader_elect_retry_period,
+            };
+            let gate = daemonroll::ops::leader::WriteGate::default();
+            let elector = daemonroll::ops::leader::LeaderElector::new(api.clone(), config, gate.clone());
+            (gate, Some(elector))
+        } else {
+            (daemonroll::ops::leader::WriteGate::open(), None)
+        };
+        tracing::info!(server = %url, namespace = ?args.namespace, selector = ?args.selector, leader_elect,
+            identity = %identity, "daemonroll starting");
+        let controller =
+            daemonroll::controller::run::Controller::new(client.clone(), run_options, gate, std::sync::Arc::clone(&metrics));
+        let _admin = match admin {
+            Some(address) => {
+                let (bound, task) = daemonroll::ops::admin::serve(
+                    address,
+                    std::sync::Arc::clone(&controller) as std::sync::Arc<dyn daemonroll::ops::admin::Readiness>,
+                    metrics,
+                )
+                .await
+                .with_context(|| format!("cannot listen on --admin-addr {address}"))?;
+                tracing::info!(address = %bound, "admin server: /healthz /readyz /metrics");
+                Some(task)
+            }
+            None => None,
+        };
+        controller.run(client, elector, termination()).await?;
         tracing::info!("daemonroll stopped");
         Ok(())
     })
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
 }
 
 /// Percent-encodes a query value.
@@ -366,12 +475,14 @@ fn main() -> ExitCode {
         Command::Run(_) => "info,kube_client=off,kube_runtime=warn",
         _ => "warn,kube_client=off",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match &cli.command {
+        Command::Run(args) if args.log_format == LogFormat::Json => builder.json().init(),
+        _ => builder.init(),
+    }
     let result = match &cli.command {
         Command::Plan(args) => run_plan(args),
         Command::Sim(args) => run_sim(args),

@@ -88,6 +88,19 @@ impl Expectations {
         self.with(|records| records.remove(key));
     }
 
+    /// How many DaemonSets wait on unobserved creates or deletes (expired records excluded).
+    pub fn pending_count(&self, now: Instant) -> usize {
+        self.with(|records| {
+            records
+                .values()
+                .filter(|r| {
+                    (r.adds > 0 || !r.deletes.is_empty())
+                        && now.saturating_duration_since(r.set_at) <= EXPECTATIONS_TIMEOUT
+                })
+                .count()
+        })
+    }
+
     /// (creates, deletes) still expected, for metrics and logs.
     pub fn pending(&self, key: &str) -> Option<(i64, usize)> {
         self.with(|records| records.get(key).map(|r| (r.adds.max(0), r.deletes.len())))

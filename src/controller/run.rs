@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
@@ -19,9 +19,11 @@ use tokio::sync::watch;
 use super::expectations::Expectations;
 use super::queue::WorkQueue;
 use super::stores::{Stores, Triggered};
-use crate::executor::api::ApiClient;
+use crate::executor::api::{ApiClient, WriteGate};
 use crate::executor::events::{DaemonSetEvent, EventSink};
 use crate::executor::{Applied, Executor, SyncError};
+use crate::ops::leader::{LeaderElector, LeaderError};
+use crate::ops::metrics::{ErrorLabels, Metrics, Outcome, OutcomeLabels};
 use crate::planner;
 use crate::snapshot::{DEFAULT_BURST_REPLICAS, FailedPodBackoff};
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -44,6 +46,8 @@ pub struct Options {
     pub status_interval: Duration,
     /// Distinguishes this replica in Events.
     pub instance: Option<String>,
+    /// Client-side limit on API requests of the executor: (queries per second, burst).
+    pub api_rate_limit: Option<(f64, u32)>,
 }
 
 impl Default for Options {
@@ -55,6 +59,7 @@ impl Default for Options {
             burst_replicas: DEFAULT_BURST_REPLICAS,
             status_interval: Duration::from_secs(1),
             instance: None,
+            api_rate_limit: None,
         }
     }
 }
@@ -100,6 +105,7 @@ pub struct Controller {
     backoff: Mutex<HashMap<String, FailedPodBackoff>>,
     last_status_write: Mutex<HashMap<String, Instant>>,
     synced_kinds: watch::Sender<usize>,
+    metrics: Arc<Metrics>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,10 +124,16 @@ fn object_key(object: &Value) -> (String, String) {
 }
 
 impl Controller {
-    pub fn new(client: kube::Client, options: Options) -> Arc<Self> {
+    /// A controller whose writes pass through `gate` (open it for a single replica) and whose
+    /// measurements go to `metrics`.
+    pub fn new(client: kube::Client, options: Options, gate: WriteGate, metrics: Arc<Metrics>) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
         let events = EventSink::start(client.clone(), options.instance.clone());
-        let executor = Executor::new(ApiClient::new(client), events, Arc::clone(&expectations));
+        let mut api = ApiClient::new(client).with_gate(gate);
+        if let Some((qps, burst)) = options.api_rate_limit {
+            api = api.with_rate_limit(qps, burst);
+        }
+        let executor = Executor::new(api, events, Arc::clone(&expectations));
         Arc::new(Controller {
             options,
             stores: Mutex::default(),
@@ -131,6 +143,7 @@ impl Controller {
             backoff: Mutex::default(),
             last_status_write: Mutex::default(),
             synced_kinds: watch::Sender::new(0),
+            metrics,
         })
     }
 
@@ -262,6 +275,7 @@ impl Controller {
             self.expectations.forget(key);
             lock(&self.backoff).remove(key);
             lock(&self.last_status_write).remove(key);
+            self.metrics.forget(namespace, name);
             return Ok(None);
         };
         snapshot.expectations_satisfied = satisfied;
@@ -269,6 +283,11 @@ impl Controller {
         snapshot.failed_pod_backoff = lock(&self.backoff).get(key).cloned().unwrap_or_default();
 
         let plan = planner::plan(&snapshot);
+        if let Some(update) = &plan.status {
+            let status = &update.status;
+            let current = status.observed_generation >= snapshot.daemon_set.generation;
+            self.metrics.record_status(namespace, name, &status.counts, current);
+        }
         for problem in &plan.problems {
             tracing::debug!(ds = key, problem, "sync problem");
         }
@@ -295,6 +314,10 @@ impl Controller {
             }
         }
         let result = self.executor.apply(key, &plan, write_status).await;
+        if let Ok(applied) = &result {
+            self.metrics.pods_created.inc_by(applied.created as u64);
+            self.metrics.pods_deleted.inc_by(applied.deleted as u64);
+        }
         match result {
             Ok(Applied {
                 status_written: true, ..
@@ -311,7 +334,32 @@ impl Controller {
 
     async fn work(self: Arc<Self>) {
         while let Some(key) = self.queue.next().await {
-            match self.sync(&key).await {
+            let started = Instant::now();
+            let result = self.sync(&key).await;
+            self.metrics.sync_duration.observe(started.elapsed().as_secs_f64());
+            let outcome = if result.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Error
+            };
+            self.metrics
+                .syncs
+                .get_or_create(&OutcomeLabels { result: outcome })
+                .inc();
+            if let Err(error) = &result {
+                let kind = match error {
+                    SyncError::Api(_) => "api",
+                    SyncError::PodWrites { .. } => "pod_writes",
+                    SyncError::Collision(_) => "collision",
+                };
+                self.metrics
+                    .sync_errors
+                    .get_or_create(&ErrorLabels { kind: kind.into() })
+                    .inc();
+            }
+            let pending = self.expectations.pending_count(Instant::now());
+            self.metrics.expectations_pending.set(pending as i64);
+            match result {
                 Ok(requeue) => {
                     self.queue.forget(&key);
                     if let Some(delay) = requeue {
@@ -327,34 +375,71 @@ impl Controller {
         }
     }
 
-    /// Runs until `shutdown` completes: watches, then workers once every store has synced.
-    pub async fn run(self: Arc<Self>, client: kube::Client, shutdown: impl Future<Output = ()>) {
+    /// Runs until `shutdown` completes: watches at once (followers keep warm caches), workers once
+    /// every store has synced and, with an elector, this process holds the lease. Losing the lease
+    /// closes the write gate at once and ends the run with the error.
+    pub async fn run(
+        self: Arc<Self>,
+        client: kube::Client,
+        elector: Option<LeaderElector>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), LeaderError> {
         let watches: Vec<_> = Kind::ALL
             .into_iter()
             .map(|kind| tokio::spawn(Arc::clone(&self).watch(client.clone(), kind)))
             .collect();
         let mut synced = self.synced_kinds.subscribe();
+        let shutdown = shutdown.fuse();
         tokio::pin!(shutdown);
         let all_synced = synced.wait_for(|count| *count == Kind::ALL.len());
-        let started = tokio::select! {
+        let mut started = tokio::select! {
             _ = all_synced => true,
             _ = &mut shutdown => false,
         };
+        let mut elector = elector;
+        if started && let Some(elector) = &mut elector {
+            tracing::info!("stores synced; waiting for the leader lease");
+            started = elector.acquire(&mut shutdown).await;
+        }
+        let mut outcome = Ok(());
         let mut workers = Vec::new();
         if started {
-            tracing::info!(workers = self.options.workers, "stores synced; starting workers");
+            self.metrics.leader.set(1);
+            tracing::info!(workers = self.options.workers, "starting workers");
             workers = (0..self.options.workers.max(1))
                 .map(|_| tokio::spawn(Arc::clone(&self).work()))
                 .collect();
-            shutdown.await;
+            outcome = match &mut elector {
+                Some(elector) => elector.hold(&mut shutdown).await,
+                None => {
+                    (&mut shutdown).await;
+                    Ok(())
+                }
+            };
         }
-        tracing::info!("shutting down: finishing in-flight syncs");
+        match &outcome {
+            Ok(()) => tracing::info!("shutting down: finishing in-flight syncs"),
+            Err(error) => tracing::error!(%error, "stopping: writes are stopped"),
+        }
         self.queue.shut_down();
         for worker in workers {
             let _ = worker.await;
         }
+        self.metrics.leader.set(0);
+        if outcome.is_ok()
+            && let Some(elector) = &mut elector
+        {
+            elector.release().await;
+        }
         for watch in watches {
             watch.abort();
         }
+        outcome
+    }
+}
+
+impl crate::ops::admin::Readiness for Controller {
+    fn is_ready(&self) -> bool {
+        self.is_synced()
     }
 }

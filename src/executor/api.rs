@@ -1,8 +1,49 @@
 //! Raw JSON requests to the API server (I/O). Objects travel as served JSON so that fields this
 //! build does not know survive every write.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use http::{Method, Request};
 use serde_json::Value;
+
+pub use crate::ops::leader::WriteGate;
+
+/// A token bucket shared by every request of one client (client-go's flowcontrol token bucket).
+#[derive(Debug)]
+pub struct RateLimiter {
+    qps: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl RateLimiter {
+    pub fn new(qps: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        RateLimiter {
+            qps: qps.max(0.001),
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// Waits for a token.
+    pub async fn acquire(&self) {
+        let wait = {
+            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (tokens, last) = &mut *state;
+            let now = Instant::now();
+            *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.qps).min(self.burst);
+            *last = now;
+            *tokens -= 1.0;
+            // A negative balance is this request's place in line.
+            (*tokens < 0.0).then(|| Duration::from_secs_f64(-*tokens / self.qps))
+        };
+        if let Some(wait) = wait {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
 
 /// The content type of each patch flavour the executor sends.
 #[derive(Clone, Copy, Debug)]
@@ -91,11 +132,31 @@ impl ApiError {
 #[derive(Clone)]
 pub struct ApiClient {
     client: kube::Client,
+    /// Writes are refused while the gate is closed (a follower, or a leader that lost its lease).
+    gate: Option<WriteGate>,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl ApiClient {
     pub fn new(client: kube::Client) -> Self {
-        ApiClient { client }
+        ApiClient {
+            client,
+            gate: None,
+            limiter: None,
+        }
+    }
+
+    /// Refuses every write while `gate` is closed.
+    pub fn with_gate(mut self, gate: WriteGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// At most `qps` requests a second on average, `burst` at once (kube-controller-manager's
+    /// --kube-api-qps and --kube-api-burst).
+    pub fn with_rate_limit(mut self, qps: f64, burst: u32) -> Self {
+        self.limiter = Some(Arc::new(RateLimiter::new(qps, burst)));
+        self
     }
 
     pub fn kube_client(&self) -> &kube::Client {
@@ -115,6 +176,13 @@ impl ApiClient {
             path: path.to_string(),
             error,
         };
+        if method != Method::GET && self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+            let status = kube::core::Status::failure("not the leader: writes are stopped", "NotLeader");
+            return Err(fail(kube::Error::Api(status.boxed())));
+        }
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
             request = request.header(http::header::CONTENT_TYPE, content_type);
@@ -137,6 +205,18 @@ impl ApiClient {
 
     pub async fn create(&self, path: &str, object: &Value) -> Result<Value, ApiError> {
         self.create_raw(path, object.to_string().into_bytes()).await
+    }
+
+    /// Replaces an object (PUT); its resourceVersion makes the write conditional.
+    pub async fn replace(&self, path: &str, object: &Value) -> Result<Value, ApiError> {
+        self.send(
+            "update",
+            Method::PUT,
+            path,
+            Some("application/json"),
+            object.to_string().into_bytes(),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, kind: PatchKind, patch: &Value) -> Result<Value, ApiError> {

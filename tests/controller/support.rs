@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use daemonroll::controller::client::client_from_config;
 use daemonroll::controller::run::{Controller, Options};
-use daemonroll::executor::api::{ApiClient, PatchKind};
+use daemonroll::executor::api::{ApiClient, PatchKind, WriteGate};
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
 use daemonroll::sim::store::{EventType, WriteRecord};
@@ -118,11 +118,15 @@ impl Cluster {
     /// Starts daemonroll in this process.
     pub fn start_controller(&self, options: Options) -> Running {
         let client = self.controller_client();
-        let controller = Controller::new(client.clone(), options);
+        let controller = Controller::new(client.clone(), options, WriteGate::open(), Default::default());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(controller.run(client, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(async move {
+            let _ = controller
+                .run(client, None, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
         Running::InProcess { stop: Some(stop), task }
     }
 

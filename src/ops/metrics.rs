@@ -1,0 +1,172 @@
+//! Prometheus metrics (prometheus-client), rendered in the text exposition format.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::snapshot::StatusCounts;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum Outcome {
+    Success,
+    Error,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub result: Outcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// api, pod_writes, collision.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DaemonSetLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Every metric daemonroll exports.
+pub struct Metrics {
+    registry: Registry,
+    pub syncs: Family<OutcomeLabels, Counter>,
+    pub sync_errors: Family<ErrorLabels, Counter>,
+    pub sync_duration: Histogram,
+    pub pods_created: Counter,
+    pub pods_deleted: Counter,
+    pub desired: Family<DaemonSetLabels, Gauge>,
+    pub updated: Family<DaemonSetLabels, Gauge>,
+    pub available: Family<DaemonSetLabels, Gauge>,
+    pub unavailable: Family<DaemonSetLabels, Gauge>,
+    pub rollout_in_progress: Family<DaemonSetLabels, Gauge>,
+    pub leader: Gauge,
+    pub expectations_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("daemonroll");
+        let metrics = Metrics {
+            syncs: Family::default(),
+            sync_errors: Family::default(),
+            sync_duration: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            pods_created: Counter::default(),
+            pods_deleted: Counter::default(),
+            desired: Family::default(),
+            updated: Family::default(),
+            available: Family::default(),
+            unavailable: Family::default(),
+            rollout_in_progress: Family::default(),
+            leader: Gauge::default(),
+            expectations_pending: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("syncs", "DaemonSet syncs, by result", metrics.syncs.clone());
+        registry.register(
+            "sync_errors",
+            "Failed DaemonSet syncs, by kind of error",
+            metrics.sync_errors.clone(),
+        );
+        registry.register(
+            "sync_duration_seconds",
+            "Time one DaemonSet sync took, planning and writes",
+            metrics.sync_duration.clone(),
+        );
+        registry.register("pods_created", "Daemon pods created", metrics.pods_created.clone());
+        registry.register("pods_deleted", "Daemon pods deleted", metrics.pods_deleted.clone());
+        registry.register(
+            "daemonset_desired_pods",
+            "Nodes that should run the DaemonSet's pod (status.desiredNumberScheduled)",
+            metrics.desired.clone(),
+        );
+        registry.register(
+            "daemonset_updated_pods",
+            "Pods of the current template (status.updatedNumberScheduled)",
+            metrics.updated.clone(),
+        );
+        registry.register(
+            "daemonset_available_pods",
+            "Available daemon pods (status.numberAvailable)",
+            metrics.available.clone(),
+        );
+        registry.register(
+            "daemonset_unavailable_pods",
+            "Nodes without an available daemon pod (status.numberUnavailable)",
+            metrics.unavailable.clone(),
+        );
+        registry.register(
+            "daemonset_rollout_in_progress",
+            "1 while the DaemonSet's pods are not all updated and available",
+            metrics.rollout_in_progress.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this process holds the leader lease",
+            metrics.leader.clone(),
+        );
+        registry.register(
+            "expectations_pending",
+            "DaemonSets waiting to observe their own creates and deletes",
+            metrics.expectations_pending.clone(),
+        );
+        Metrics { registry, ..metrics }
+    }
+}
+
+impl Metrics {
+    /// Records the status a sync computed for a DaemonSet.
+    pub fn record_status(&self, namespace: &str, name: &str, counts: &StatusCounts, current_generation: bool) {
+        let labels = DaemonSetLabels {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        self.desired
+            .get_or_create(&labels)
+            .set(counts.desired_number_scheduled.into());
+        self.updated
+            .get_or_create(&labels)
+            .set(counts.updated_number_scheduled.into());
+        self.available
+            .get_or_create(&labels)
+            .set(counts.number_available.into());
+        self.unavailable
+            .get_or_create(&labels)
+            .set(counts.number_unavailable.into());
+        let done = current_generation
+            && counts.updated_number_scheduled == counts.desired_number_scheduled
+            && counts.number_available == counts.desired_number_scheduled;
+        self.rollout_in_progress.get_or_create(&labels).set(i64::from(!done));
+    }
+
+    /// Drops a deleted DaemonSet's gauges.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        let labels = DaemonSetLabels {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        for family in [
+            &self.desired,
+            &self.updated,
+            &self.available,
+            &self.unavailable,
+            &self.rollout_in_progress,
+        ] {
+            family.remove(&labels);
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}

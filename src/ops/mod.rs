@@ -1,0 +1,5 @@
+//! Operating daemonroll: leader election, the admin server (health, readiness, metrics) (I/O).
+
+pub mod admin;
+pub mod leader;
+pub mod metrics;
