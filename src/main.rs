@@ -374,7 +374,9 @@ fn run_controller(args: &RunArgs) -> Result<()> {
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
         };
-        let (client, url) = daemonroll::controller::client::client(&options).await?;
+        let instance = std::env::var("POD_NAME").ok();
+        let (client, url) =
+            daemonroll::controller::client::client_for_instance(&options, instance.as_deref()).await?;
         // One list up front: an unreachable server or a selector the server rejects fails here, once.
         let mut probe = "/apis/apps/v1/daemonsets?limit=1".to_string();
         if let Some(selector) = &args.selector {
@@ -389,7 +391,6 @@ fn run_controller(args: &RunArgs) -> Result<()> {
             return Err(anyhow::Error::new(error)
                 .context(format!("cannot list DaemonSets from the API server at {url} (check --kubeconfig and --context, and that the server is reachable)")));
         }
-        let instance = std::env::var("POD_NAME").ok();
         let identity = format!(
             "{}_{}",
             instance.clone().unwrap_or_else(|| hostname().unwrap_or_else(|| "daemonroll".into())),

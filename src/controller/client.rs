@@ -70,16 +70,32 @@ pub async fn config(options: &ClientOptions) -> Result<kube::Config, ClientError
 }
 
 pub async fn client(options: &ClientOptions) -> Result<(kube::Client, String), ClientError> {
+    client_for_instance(options, None).await
+}
+
+/// As `client`, for one replica: its User-Agent names the instance (audit logs tell replicas apart).
+pub async fn client_for_instance(
+    options: &ClientOptions,
+    instance: Option<&str>,
+) -> Result<(kube::Client, String), ClientError> {
     let config = config(options).await?;
     let url = config.cluster_url.to_string();
-    Ok((client_from_config(config)?, url))
+    Ok((client_with_agent(config, instance)?, url))
 }
 
 /// A client that names itself `daemonroll/<version>` (audit logs and the simulator's timeline show it).
-pub fn client_from_config(mut config: kube::Config) -> Result<kube::Client, ClientError> {
-    let agent = concat!("daemonroll/", env!("CARGO_PKG_VERSION"));
-    config
-        .headers
-        .push((http::header::USER_AGENT, http::HeaderValue::from_static(agent)));
+pub fn client_from_config(config: kube::Config) -> Result<kube::Client, ClientError> {
+    client_with_agent(config, None)
+}
+
+fn client_with_agent(mut config: kube::Config, instance: Option<&str>) -> Result<kube::Client, ClientError> {
+    const PLAIN: &str = concat!("daemonroll/", env!("CARGO_PKG_VERSION"));
+    let agent = match instance {
+        Some(instance) => format!("{PLAIN} (instance {instance})"),
+        None => PLAIN.to_string(),
+    };
+    // A header value must be visible ASCII; an odd pod name falls back to the plain agent.
+    let value = http::HeaderValue::from_str(&agent).unwrap_or_else(|_| http::HeaderValue::from_static(PLAIN));
+    config.headers.push((http::header::USER_AGENT, value));
     kube::Client::try_from(config).map_err(ClientError::Build)
 }

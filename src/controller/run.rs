@@ -23,7 +23,7 @@ use crate::executor::api::{ApiClient, WriteGate};
 use crate::executor::events::{DaemonSetEvent, EventSink};
 use crate::executor::{Applied, Executor, SyncError};
 use crate::ops::leader::{LeaderElector, LeaderError};
-use crate::ops::metrics::{ErrorLabels, Metrics, Outcome, OutcomeLabels};
+use crate::ops::metrics::{ErrorLabels, Metrics, OutcomeLabels};
 use crate::planner;
 use crate::snapshot::{DEFAULT_BURST_REPLICAS, FailedPodBackoff};
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -337,11 +337,7 @@ impl Controller {
             let started = Instant::now();
             let result = self.sync(&key).await;
             self.metrics.sync_duration.observe(started.elapsed().as_secs_f64());
-            let outcome = if result.is_ok() {
-                Outcome::Success
-            } else {
-                Outcome::Error
-            };
+            let outcome = if result.is_ok() { "success" } else { "error" };
             self.metrics
                 .syncs
                 .get_or_create(&OutcomeLabels { result: outcome })

@@ -78,14 +78,27 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The caller's product name from its User-Agent (`kubectl/v1.32.4 (linux/amd64) …` → `kubectl`);
+/// a client running as several replicas may add `(instance NAME)`, which is kept as `product@NAME`.
 fn actor(headers: &HeaderMap) -> String {
-    headers
+    let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .and_then(|agent| agent.split('/').next())
+        .unwrap_or_default();
+    let product = agent
+        .split('/')
+        .next()
         .filter(|name| !name.is_empty())
-        .unwrap_or("unknown")
-        .to_string()
+        .unwrap_or("unknown");
+    let instance = agent
+        .split_once("(instance ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(name, _)| name.trim())
+        .filter(|name| !name.is_empty());
+    match instance {
+        Some(instance) => format!("{product}@{instance}"),
+        None => product.to_string(),
+    }
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> String {

@@ -5,6 +5,7 @@ mod support;
 
 mod claims;
 mod failures;
+mod ha;
 mod history;
 mod nodes;
 mod restart;

@@ -358,6 +358,16 @@ pub fn pod_writes(timeline: &[WriteRecord], from_version: u64) -> String {
 }
 
 pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
+    check_invariants_by(timeline, budget, from_version, |actor| actor == CONTROLLER)
+}
+
+/// As `check_invariants`, counting the writes of every actor `is_controller` accepts (replicas).
+pub fn check_invariants_by(
+    timeline: &[WriteRecord],
+    budget: &Budget,
+    from_version: u64,
+    is_controller: impl Fn(&str) -> bool,
+) -> Replay {
     let uid = timeline
         .iter()
         .find(|r| r.kind == "DaemonSet" && r.name == budget.daemon_set)
@@ -383,19 +393,20 @@ pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version:
             }
             continue;
         }
-        if record.actor == CONTROLLER {
+        let by_controller = is_controller(&record.actor);
+        if by_controller {
             *replay
                 .writes_by_verb
                 .entry((record.kind.to_string(), record.verb.clone()))
                 .or_default() += 1;
         }
         match (record.kind, record.verb.as_str()) {
-            ("Pod", "create") if record.actor == CONTROLLER => {
+            ("Pod", "create") if by_controller => {
                 replay.pod_creates += 1;
                 check_created_pod(&record.object, &uid);
             }
-            ("Pod", "delete") if record.actor == CONTROLLER => replay.pod_deletes += 1,
-            ("ControllerRevision", "create") if record.actor == CONTROLLER => replay.revision_creates += 1,
+            ("Pod", "delete") if by_controller => replay.pod_deletes += 1,
+            ("ControllerRevision", "create") if by_controller => replay.revision_creates += 1,
             ("DaemonSet", "status") if record.name == budget.daemon_set => {
                 replay.status_writes += 1;
                 let status = record.object["status"].clone();
