@@ -6,7 +6,6 @@ use serde_json::{Map, Value, json};
 
 use super::Executor;
 use super::api::{self, ApiError, PatchKind};
-use crate::history::go_json::to_go_json;
 use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::planner::Plan;
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
@@ -60,9 +59,9 @@ pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u
 pub(super) enum HistoryError {
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// The revision's name is taken by another template (a race the cache did not show).
-    #[error("revision {0} exists with another template")]
-    Collision(String),
+    /// The revision to create exists already; the cache has not shown it yet.
+    #[error("the revision exists but is not in the cache yet")]
+    NotYetSeen,
 }
 
 pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &HistoryPlan<'_>) -> Result<(), HistoryError> {
@@ -84,18 +83,10 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
                 Ok(_) => {
                     tracing::info!(ds = %ds.key(), revision = %revision.name, number = revision.revision, "created revision");
                 }
-                // The cache has not shown our own earlier create yet, or another writer made it.
-                // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
-                Err(error) if error.is_already_exists() => {
-                    let existing = executor
-                        .api
-                        .get(&api::revision_path(&ds.namespace, &revision.name))
-                        .await?;
-                    let data = existing.get("data").cloned().unwrap_or(Value::Null);
-                    if to_go_json(&data) != revision.data {
-                        return Err(HistoryError::Collision(revision.name.clone()));
-                    }
-                }
+                // The cache has not shown our own earlier create yet, or another writer made it: the
+                // watch brings the revision and a sync, whose plan uses it or reports a collision
+                // (upstream reads it back here; waiting needs no `get` permission and no extra request).
+                Err(error) if error.is_already_exists() => return Err(HistoryError::NotYetSeen),
                 Err(error) => return Err(error.into()),
             }
         }

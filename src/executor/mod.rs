@@ -127,12 +127,9 @@ impl Executor {
         match history::apply(self, plan, history).await {
             Ok(()) => {}
             Err(history::HistoryError::Api(error)) => return Err(error.into()),
-            // Upstream: update.go snapshot bumps collisionCount when the name is taken by other data.
-            Err(history::HistoryError::Collision(name)) => {
-                let mut status = ds.status;
-                status.collision_count = Some(status.collision_count.unwrap_or(0).saturating_add(1));
-                self.write_status(plan, &status).await?;
-                return Err(SyncError::Collision(name));
+            Err(history::HistoryError::NotYetSeen) => {
+                applied.stale = true;
+                return Ok(applied);
             }
         }
         ownership::claim_pods(self, plan).await?;

@@ -71,6 +71,8 @@ pub struct Simulator {
     pub fleet: Fleet,
     /// Fault injection rules for API requests.
     pub faults: Arc<Faults>,
+    /// Every request answered, by caller, verb and resource.
+    pub access: Arc<super::access::AccessLog>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     fleet_task: JoinHandle<()>,
@@ -195,8 +197,10 @@ impl Simulator {
         }
         let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
         let faults = Arc::new(Faults::new(config.seed));
+        let access = Arc::new(super::access::AccessLog::default());
         let state = AppState {
             store: Arc::clone(&store),
+            access: Arc::clone(&access),
             faults: Arc::clone(&faults),
             fleet: fleet.clone(),
             random: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
@@ -219,6 +223,7 @@ impl Simulator {
             store,
             fleet,
             faults,
+            access,
             shutdown: Some(shutdown),
             server,
             fleet_task,

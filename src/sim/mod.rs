@@ -4,6 +4,7 @@
 //! executor); the simulator's API behaviour is written separately from the Kubernetes sources, so a bug
 //! in the controller cannot be hidden by the same bug in the cluster it is tested against.
 
+pub mod access;
 pub mod admission;
 pub mod cluster;
 pub mod discovery;

@@ -29,6 +29,7 @@ use super::watch::{self, WatchRequest};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    pub access: Arc<super::access::AccessLog>,
     pub faults: Arc<Faults>,
     pub fleet: Fleet,
     pub random: Arc<Mutex<fastrand::Rng>>,
@@ -138,6 +139,16 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
         Method::DELETE => "delete",
         _ => "other",
     };
+    let actor = actor(&headers);
+    state.access.record(super::access::Access {
+        actor: actor.clone(),
+        verb,
+        group: target.resource.group,
+        resource: match &target.subresource {
+            Some(sub) => format!("{}/{sub}", target.resource.plural),
+            None => target.resource.plural.to_string(),
+        },
+    });
     let decision = state.faults.decide(verb, target.resource.plural);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -145,7 +156,6 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
     if let Some(error) = decision.error {
         return error_response(&error);
     }
-    let actor = actor(&headers);
     let request = Request {
         state: &state,
         target,
