@@ -2,7 +2,9 @@
 //! build does not know survive every write.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use http::{Method, Request};
 use serde_json::Value;
@@ -265,4 +267,26 @@ pub fn revisions_path(namespace: &str) -> String {
 
 pub fn revision_path(namespace: &str, name: &str) -> String {
     format!("/apis/apps/v1/namespaces/{namespace}/controllerrevisions/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_rate_limiter_lets_a_burst_through_then_paces_at_qps() {
+        let limiter = RateLimiter::new(10.0, 2);
+        let start = tokio::time::Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "the burst passes at once");
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(290) && elapsed <= Duration::from_millis(320),
+            "3 more at 10/s take 0.3 s: {elapsed:?}"
+        );
+    }
 }

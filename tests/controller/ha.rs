@@ -312,3 +312,42 @@ async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
     );
     assert_eq!(seen_in_progress.first(), Some(&1.0), "{seen_in_progress:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_stops_writing_and_exits_non_zero() {
+    let cluster = Cluster::start(3, fleet(100)).await;
+    let mut replica = start_replica(&cluster, "lonely");
+    wait_holder(&cluster, "lonely", Duration::from_secs(10)).await;
+    cluster
+        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(1), json!(0))))
+        .await;
+    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
+    cluster.sim.faults.set_rules(vec![FaultRule {
+        verbs: vec!["update".into(), "get".into()],
+        resources: vec!["leases".into()],
+        error_rate: 1.0,
+        error_code: 500,
+        latency_ms: 0,
+        drop_watch_after_ms: None,
+        expire_watch_resumes: false,
+    }]);
+    let cut_off = Instant::now();
+    let deadline = cut_off + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = replica.child.try_wait().expect("waitable") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after renewals started failing"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let after = cut_off.elapsed();
+    eprintln!("exited {after:?} after renewals started failing: {status:?}");
+    assert_eq!(status.code(), Some(1), "a lost lease is an error exit");
+    assert!(
+        after >= Duration::from_millis(1500) && after <= Duration::from_secs(4),
+        "gave up at the 2 s renew deadline (+ one retry period): {after:?}"
+    );
+}
