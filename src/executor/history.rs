@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::Executor;
 use super::api::{self, ApiError, PatchKind};
+use super::ownership::controller_reference;
 use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::planner::Plan;
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
@@ -28,14 +29,7 @@ pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u
         "name": revision.name,
         "namespace": ds.namespace,
         "labels": labels,
-        "ownerReferences": [{
-            "apiVersion": "apps/v1",
-            "kind": "DaemonSet",
-            "name": ds.name,
-            "uid": ds.uid,
-            "controller": true,
-            "blockOwnerDeletion": true,
-        }],
+        "ownerReferences": [controller_reference(ds)],
     });
     if !annotations.is_empty() {
         metadata["annotations"] = Value::Object(annotations);

@@ -9,7 +9,8 @@ use super::{Executor, SyncError};
 use crate::planner::Plan;
 use crate::snapshot::DaemonSetView;
 
-fn controller_reference(ds: &DaemonSetView) -> Value {
+/// The controller ownerReference daemonroll puts on what it owns (controller_ref_manager.go).
+pub(super) fn controller_reference(ds: &DaemonSetView) -> Value {
     json!({
         "apiVersion": "apps/v1",
         "kind": "DaemonSet",

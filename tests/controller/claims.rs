@@ -41,17 +41,7 @@ async fn orphans_are_adopted_and_pods_that_stop_matching_are_released() {
     assert_eq!(pods.len(), 3);
     let adopted = pods.iter().find(|p| p["metadata"]["name"] == "orphan-1").expect("kept");
     assert_eq!(controller_of(adopted).as_deref(), Some("agent"), "adopted: {adopted}");
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: Vec::new(),
-            max_unavailable: 0,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        0,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::no_rollout("agent"), 0);
     assert_eq!(replay.pod_creates, 2, "no pod for the node the orphan covers");
     assert_eq!(replay.pod_deletes, 0);
 

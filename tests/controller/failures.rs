@@ -64,17 +64,7 @@ async fn a_crash_looping_image_stalls_the_rollout_within_max_unavailable() {
     let ds = cluster.daemon_set("agent").await;
     assert_eq!(ds["status"]["updatedNumberScheduled"], 2, "{}", ds["status"]);
     assert_eq!(ds["status"]["numberUnavailable"], 2, "{}", ds["status"]);
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: node_names(10),
-            max_unavailable: 2,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        start,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::rolling("agent", 10, 2), start);
     assert_eq!(
         replay.pod_deletes, 2,
         "the rollout stops after the first wave: {replay:?}"

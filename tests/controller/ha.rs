@@ -157,14 +157,7 @@ async fn only_the_leader_writes_and_kill_or_sigterm_hands_over() {
 
     let start = now_version(&cluster);
     cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_until("the rollout under way", Duration::from_secs(30), || async {
-            cluster.daemon_set("agent").await["status"]["updatedNumberScheduled"]
-                .as_i64()
-                .unwrap_or(0)
-                >= 6
-        })
-        .await;
+    cluster.wait_updated("agent", 6, Duration::from_secs(30)).await;
     drop(a); // SIGKILL: the lease is not released
     let takeover = wait_holder(&cluster, "replica-b", Duration::from_secs(10)).await;
     cluster.wait_rolled_out("agent", 20, Duration::from_secs(60)).await;

@@ -90,17 +90,7 @@ async fn pods_follow_node_changes() {
     fleet.set_node_ready("node-004", true).expect("ready again");
     cluster.wait_rolled_out("agent", 2, Duration::from_secs(15)).await;
 
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: Vec::new(),
-            max_unavailable: 0,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        0,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::no_rollout("agent"), 0);
     // A create may race a node change the cache has not shown yet: the simulator's taint manager and
     // pod GC remove the pod at once, and the pod and node watches are independent (as upstream's
     // informers). Such a pod is deleted again; every other create is one node's one pod.

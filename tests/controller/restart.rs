@@ -17,28 +17,11 @@ async fn a_controller_killed_mid_rollout_resumes_without_duplicates_or_breach() 
     cluster.wait_rolled_out("agent", 30, Duration::from_secs(30)).await;
     let start = now_version(&cluster);
     cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_until("the rollout under way", Duration::from_secs(30), || async {
-            cluster.daemon_set("agent").await["status"]["updatedNumberScheduled"]
-                .as_i64()
-                .unwrap_or(0)
-                >= 7
-        })
-        .await;
+    cluster.wait_updated("agent", 7, Duration::from_secs(30)).await;
     first.stop().await; // SIGKILL: no cleanup
     let second = cluster.start_binary(&[]);
     cluster.wait_rolled_out("agent", 30, Duration::from_secs(60)).await;
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: node_names(30),
-            max_unavailable: 3,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        start,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::rolling("agent", 30, 3), start);
     assert_eq!(replay.pod_creates, 30, "no duplicate create: {replay:?}");
     assert_eq!(replay.pod_deletes, 30, "{replay:?}");
     second.stop().await;

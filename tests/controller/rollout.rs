@@ -30,17 +30,7 @@ async fn a_new_daemon_set_gets_one_pod_per_node_and_kubectl_sees_it_rolled_out()
     nodes.dedup();
     assert_eq!(nodes, node_names(50), "one pod on every node");
 
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: Vec::new(),
-            max_unavailable: 0,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        0,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::no_rollout("agent"), 0);
     assert_eq!(replay.pod_creates, 50, "one create per node");
     assert_eq!(replay.pod_deletes, 0);
     assert_eq!(replay.revision_creates, 1);
@@ -128,17 +118,7 @@ async fn a_200_node_rollout_writes_each_pod_once_and_status_about_once_per_wave(
     cluster.wait_rolled_out("agent", 200, Duration::from_secs(120)).await;
     // Let a trailing status write land before counting.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let replay = check_invariants(
-        &cluster.timeline(),
-        &Budget {
-            daemon_set: "agent".into(),
-            nodes: node_names(200),
-            max_unavailable: 20,
-            surge: false,
-            min_ready: chrono::Duration::zero(),
-        },
-        start,
-    );
+    let replay = check_invariants(&cluster.timeline(), &Budget::rolling("agent", 200, 20), start);
     let waves = 200 / 20;
     eprintln!("200-node rollout: {replay:?}");
     assert_eq!(replay.pod_creates, 200);

@@ -175,12 +175,7 @@ async fn a_daemon_set_being_deleted_is_left_to_the_garbage_collector() {
         })
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let writes: Vec<String> = cluster
-        .timeline()
-        .iter()
-        .filter(|r| r.resource_version > start && r.actor == CONTROLLER && r.kind != "Event")
-        .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
-        .collect();
+    let writes = controller_writes_since(&cluster, start);
     assert!(
         writes.is_empty(),
         "daemonroll wrote while the DaemonSet was being deleted: {writes:?}"

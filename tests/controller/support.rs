@@ -221,6 +221,17 @@ impl Cluster {
         }
     }
 
+    /// Waits until at least `count` pods of `name` run the current template.
+    pub async fn wait_updated(&self, name: &str, count: i64, limit: Duration) {
+        self.wait_until(&format!("{count} pods of {name} updated"), limit, || async {
+            self.daemon_set(name).await["status"]["updatedNumberScheduled"]
+                .as_i64()
+                .unwrap_or(0)
+                >= count
+        })
+        .await;
+    }
+
     pub fn timeline(&self) -> Vec<WriteRecord> {
         self.sim.store.timeline()
     }
@@ -333,6 +344,28 @@ pub struct Budget {
     pub max_unavailable: usize,
     pub surge: bool,
     pub min_ready: chrono::Duration,
+}
+
+impl Budget {
+    /// No rolling update in the window: no node may be judged unavailable, one pod per node.
+    pub fn no_rollout(daemon_set: &str) -> Budget {
+        Budget {
+            daemon_set: daemon_set.into(),
+            nodes: Vec::new(),
+            max_unavailable: 0,
+            surge: false,
+            min_ready: chrono::Duration::zero(),
+        }
+    }
+
+    /// A rollout over `nodes` nodes (node-001…) with `max_unavailable` and no surge.
+    pub fn rolling(daemon_set: &str, nodes: usize, max_unavailable: usize) -> Budget {
+        Budget {
+            nodes: node_names(nodes),
+            max_unavailable,
+            ..Budget::no_rollout(daemon_set)
+        }
+    }
 }
 
 /// Replays the timeline from `from_version` (exclusive) and checks DESIGN.md invariants 1–4 at
@@ -486,6 +519,16 @@ fn check_created_pod(pod: &Value, uid: &str) {
         .unwrap_or(&Value::Null);
     assert_eq!(term["key"], "metadata.name", "pod {name}: node-pinning affinity");
     assert_eq!(term["operator"], "In", "pod {name}: node-pinning affinity");
+}
+
+/// "verb Kind name" of every write by daemonroll after `from_version`, Events left out.
+pub fn controller_writes_since(cluster: &Cluster, from_version: u64) -> Vec<String> {
+    cluster
+        .timeline()
+        .iter()
+        .filter(|r| r.resource_version > from_version && r.actor == CONTROLLER && r.kind != "Event")
+        .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
+        .collect()
 }
 
 /// The latest resource version in the timeline (to start a replay window there).

@@ -75,12 +75,7 @@ async fn a_cluster_left_by_kube_controller_manager_is_adopted_without_a_restart(
     let controller = cluster.start_controller(Options::default());
     let ds = cluster.wait_rolled_out("legacy", 3, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let writes: Vec<String> = cluster
-        .timeline()
-        .iter()
-        .filter(|r| r.resource_version > start && r.actor == CONTROLLER && r.kind != "Event")
-        .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
-        .collect();
+    let writes = controller_writes_since(&cluster, start);
     assert_eq!(
         writes,
         vec!["status DaemonSet legacy".to_string()],
