@@ -128,7 +128,7 @@ impl Controller {
     /// measurements go to `metrics`.
     pub fn new(client: kube::Client, options: Options, gate: WriteGate, metrics: Arc<Metrics>) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
-        let events = EventSink::start(client.clone(), options.instance.clone());
+        let events = EventSink::start(client.clone(), options.instance.clone(), gate.clone());
         let mut api = ApiClient::new(client).with_gate(gate);
         if let Some((qps, burst)) = options.api_rate_limit {
             api = api.with_rate_limit(qps, burst);
@@ -335,7 +335,19 @@ impl Controller {
     async fn work(self: Arc<Self>) {
         while let Some(key) = self.queue.next().await {
             let started = Instant::now();
-            let result = self.sync(&key).await;
+            // A panic in one sync must not take the worker, or leave the key marked in progress.
+            let sync = {
+                let this = Arc::clone(&self);
+                let key = key.clone();
+                tokio::spawn(async move { this.sync(&key).await })
+            };
+            let result = match sync.await {
+                Ok(result) => result,
+                Err(error) => {
+                    tracing::error!(ds = %key, %error, "sync panicked");
+                    Err(SyncError::Panicked)
+                }
+            };
             self.metrics.sync_duration.observe(started.elapsed().as_secs_f64());
             let outcome = if result.is_ok() { "success" } else { "error" };
             self.metrics
@@ -347,6 +359,7 @@ impl Controller {
                     SyncError::Api(_) => "api",
                     SyncError::PodWrites { .. } => "pod_writes",
                     SyncError::Collision(_) => "collision",
+                    SyncError::Panicked => "panic",
                 };
                 self.metrics
                     .sync_errors
@@ -412,6 +425,10 @@ impl Controller {
                     Ok(())
                 }
             };
+        }
+        if let Some(elector) = &elector {
+            // Renewals have stopped: nothing may be written from here on (in-flight writes are refused).
+            elector.stop_writing();
         }
         match &outcome {
             Ok(()) => tracing::info!("shutting down: finishing in-flight syncs"),

@@ -11,6 +11,10 @@ use serde_json::Value;
 
 pub use crate::ops::leader::WriteGate;
 
+/// The longest the executor waits for one answer (kube-controller-manager's clients use 32 s
+/// server-side timeouts; a hung TCP connection otherwise never answers).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A token bucket shared by every request of one client (client-go's flowcontrol token bucket).
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -178,12 +182,20 @@ impl ApiClient {
             path: path.to_string(),
             error,
         };
-        if method != Method::GET && self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+        let refused = || {
             let status = kube::core::Status::failure("not the leader: writes are stopped", "NotLeader");
-            return Err(fail(kube::Error::Api(status.boxed())));
+            Err(fail(kube::Error::Api(status.boxed())))
+        };
+        let gated = method != Method::GET;
+        if gated && self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+            return refused();
         }
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
+            // The lease may have been lost while waiting for a token.
+            if gated && self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+                return refused();
+            }
         }
         let mut request = Request::builder().method(method).uri(path);
         if let Some(content_type) = content_type {
@@ -192,7 +204,16 @@ impl ApiClient {
         let request = request
             .body(body)
             .map_err(|error| fail(kube::Error::HttpError(error)))?;
-        self.client.request::<Value>(request).await.map_err(fail)
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.client.request::<Value>(request)).await {
+            Ok(result) => result.map_err(fail),
+            // A hung connection must not pin a worker (and its DaemonSet) forever. The request may
+            // still land: reported as a Timeout, which keeps a create expected (see pods.rs).
+            Err(_) => {
+                let status =
+                    kube::core::Status::failure("no answer within the client timeout", "Timeout").with_code(504);
+                Err(fail(kube::Error::Api(status.boxed())))
+            }
+        }
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, ApiError> {

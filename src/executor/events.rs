@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::mpsc;
 
+use crate::ops::leader::WriteGate;
 use crate::snapshot::DaemonSetView;
 
 const QUEUE_DEPTH: usize = 4096;
@@ -47,11 +48,13 @@ pub fn pod_reference(namespace: &str, name: &str) -> ObjectReference {
 #[derive(Clone)]
 pub struct EventSink {
     sender: Option<mpsc::Sender<DaemonSetEvent>>,
+    /// Events are writes: only the leader sends them.
+    gate: Option<WriteGate>,
 }
 
 impl EventSink {
     /// Starts the publishing task. `instance` distinguishes replicas (the pod name in a cluster).
-    pub fn start(client: kube::Client, instance: Option<String>) -> Self {
+    pub fn start(client: kube::Client, instance: Option<String>, gate: WriteGate) -> Self {
         let (sender, mut receiver) = mpsc::channel::<DaemonSetEvent>(QUEUE_DEPTH);
         let recorder = Recorder::new(
             client,
@@ -78,16 +81,25 @@ impl EventSink {
                 }
             }
         });
-        EventSink { sender: Some(sender) }
+        EventSink {
+            sender: Some(sender),
+            gate: Some(gate),
+        }
     }
 
     /// A sink that drops everything (tests, dry runs).
     pub fn disabled() -> Self {
-        EventSink { sender: None }
+        EventSink {
+            sender: None,
+            gate: None,
+        }
     }
 
     pub fn send(&self, event: DaemonSetEvent) {
         let Some(sender) = &self.sender else { return };
+        if self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+            return;
+        }
         if let Err(error) = sender.try_send(event) {
             tracing::warn!(%error, "event queue full: dropping an event");
         }

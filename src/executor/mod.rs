@@ -36,6 +36,8 @@ pub enum SyncError {
     },
     #[error("revision name {0} is taken by another template: collisionCount bumped, syncing again")]
     Collision(String),
+    #[error("the sync panicked (a bug: please report it with the log)")]
+    Panicked,
 }
 
 /// What one sync wrote.
@@ -57,7 +59,8 @@ pub struct Executor {
     expectations: Arc<Expectations>,
 }
 
-fn status_json(status: &DaemonSetStatusView) -> Value {
+/// The status patch; `metadata.uid` makes it fail on a same-named successor of the DaemonSet.
+fn status_json(uid: &str, status: &DaemonSetStatusView) -> Value {
     let counts = &status.counts;
     let mut body = json!({
         "observedGeneration": status.observed_generation,
@@ -72,7 +75,7 @@ fn status_json(status: &DaemonSetStatusView) -> Value {
     if let Some(collisions) = status.collision_count {
         body["collisionCount"] = json!(collisions);
     }
-    json!({ "status": body })
+    json!({ "metadata": {"uid": uid}, "status": body })
 }
 
 impl Executor {
@@ -192,10 +195,14 @@ impl Executor {
     async fn write_status(&self, plan: &Plan<'_>, status: &DaemonSetStatusView) -> Result<(), ApiError> {
         let ds = plan.daemon_set;
         let path = format!("{}/status", api::daemon_set_path(&ds.namespace, &ds.name));
-        match self.api.patch(&path, PatchKind::Merge, &status_json(status)).await {
+        match self
+            .api
+            .patch(&path, PatchKind::Merge, &status_json(&ds.uid, status))
+            .await
+        {
             Ok(_) => Ok(()),
-            // Deleted meanwhile: nothing to report on.
-            Err(error) if error.is_not_found() => Ok(()),
+            // Deleted, or replaced by a same-named DaemonSet (uid mismatch): nothing to report on.
+            Err(error) if error.is_not_found() || error.is_conflict() || error.code() == Some(422) => Ok(()),
             Err(error) => Err(error),
         }
     }
@@ -235,7 +242,7 @@ mod tests {
             observed_generation: 4,
             collision_count: None,
         };
-        let body = status_json(&status);
+        let body = status_json("u1", &status);
         assert_eq!(body["status"]["desiredNumberScheduled"], 3);
         assert_eq!(body["status"]["numberMisscheduled"], 1);
         assert_eq!(body["status"]["observedGeneration"], 4);
@@ -244,6 +251,7 @@ mod tests {
             collision_count: Some(2),
             ..status
         };
-        assert_eq!(status_json(&bumped)["status"]["collisionCount"], 2);
+        assert_eq!(status_json("u1", &bumped)["status"]["collisionCount"], 2);
+        assert_eq!(body["metadata"]["uid"], "u1", "the patch is for this DaemonSet only");
     }
 }

@@ -77,6 +77,8 @@ pub struct LeaderElector {
     config: LeaseConfig,
     gate: WriteGate,
     observed: Option<Observed>,
+    /// Start of the last successful acquire or renew.
+    renewed_at: Instant,
 }
 
 fn micro_time() -> String {
@@ -97,6 +99,7 @@ impl LeaderElector {
             config,
             gate,
             observed: None,
+            renewed_at: Instant::now(),
         }
     }
 
@@ -190,8 +193,10 @@ impl LeaderElector {
     /// Waits until this process holds the lease (or `stop` resolves: Ok(false)).
     pub async fn acquire(&mut self, stop: &mut (impl Future<Output = ()> + Unpin)) -> bool {
         loop {
+            let started = Instant::now();
             match self.try_acquire_or_renew().await {
                 Ok(true) => {
+                    self.renewed_at = started;
                     self.gate.set(true);
                     tracing::info!(lease = %self.config.name, identity = %self.config.identity, "became the leader");
                     return true;
@@ -206,34 +211,42 @@ impl LeaderElector {
         }
     }
 
-    /// Renews every retry period until `stop` resolves (Ok) or a renewal deadline passes (Err).
-    /// Upstream: renew — the gate closes before this returns the error.
+    /// Renews every retry period until `stop` resolves (Ok) or the renew deadline passes (Err).
+    /// Upstream: renew. The deadline counts from the start of the last successful renewal (the write
+    /// may have landed any time after it), and an attempt never runs past the deadline: the gate
+    /// closes when the deadline passes, not when a hung request returns.
     pub async fn hold(&mut self, stop: &mut (impl Future<Output = ()> + Unpin)) -> Result<(), LeaderError> {
-        let mut renewed_at = Instant::now();
         loop {
+            let deadline = self.renewed_at + self.config.renew_deadline;
             tokio::select! {
                 _ = tokio::time::sleep(self.config.retry_period) => {}
                 _ = &mut *stop => return Ok(()),
             }
-            let attempt = tokio::time::timeout(self.config.renew_deadline, self.try_acquire_or_renew()).await;
+            let started = Instant::now();
+            let remaining = deadline.saturating_duration_since(started);
+            let attempt = tokio::time::timeout(remaining, self.try_acquire_or_renew()).await;
             match attempt {
-                Ok(Ok(true)) => renewed_at = Instant::now(),
-                Ok(Ok(false)) => {
-                    // Someone else holds it now: stop writing at once.
-                    self.gate.set(false);
-                    return Err(self.lost());
-                }
+                Ok(Ok(true)) => self.renewed_at = started,
+                // Someone else holds it now.
+                Ok(Ok(false)) => return Err(self.lost()),
                 Ok(Err(error)) => tracing::warn!(lease = %self.config.name, %error, "cannot renew the lease"),
                 Err(_) => tracing::warn!(lease = %self.config.name, "lease renewal timed out"),
             }
-            if renewed_at.elapsed() >= self.config.renew_deadline {
-                self.gate.set(false);
+            if Instant::now() >= self.renewed_at + self.config.renew_deadline {
                 return Err(self.lost());
             }
         }
     }
 
+    /// Closes the write gate: called when shutting down, before in-flight syncs drain, so that
+    /// nothing is written once renewals stop.
+    pub fn stop_writing(&self) {
+        self.gate.set(false);
+    }
+
+    /// Closes the gate and names the loss.
     fn lost(&self) -> LeaderError {
+        self.gate.set(false);
         LeaderError::Lost {
             namespace: self.config.namespace.clone(),
             name: self.config.name.clone(),

@@ -351,6 +351,20 @@ pub fn prepare_update(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    // kube-apiserver (registry/generic Store.Update): a uid in the request is a precondition.
+    let requested_uid = requested
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let current_uid = current
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !requested_uid.is_empty() && requested_uid != current_uid {
+        let why =
+            format!("Precondition failed: UID in precondition: {requested_uid}, UID in object meta: {current_uid}");
+        return Err(ApiError::conflict(resource, &name, &why));
+    }
     if status_only {
         let mut updated = current.clone();
         updated["status"] = requested.get("status").cloned().unwrap_or(json!({}));
@@ -524,5 +538,16 @@ mod tests {
             updated["metadata"]["generation"], 1,
             "metadata-only changes bump nothing"
         );
+    }
+
+    #[test]
+    fn a_uid_in_an_update_is_a_precondition() {
+        let resource = crate::sim::resources::find("apps", "v1", "daemonsets").expect("served");
+        let current = json!({"metadata": {"name": "foo", "uid": "uid-1"}, "spec": {}});
+        let mismatched = json!({"metadata": {"name": "foo", "uid": "uid-2"}, "spec": {}});
+        let error = prepare_update(resource, &current, mismatched, true).expect_err("refused");
+        assert_eq!(error.code, 409);
+        let matching = json!({"metadata": {"name": "foo", "uid": "uid-1"}, "status": {"numberReady": 1}});
+        assert!(prepare_update(resource, &current, matching, true).is_ok());
     }
 }
