@@ -137,6 +137,8 @@ impl Cluster {
             .arg("run")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            // Tests run in parallel: no fixed admin port.
+            .args(["--admin-addr", "off"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
