@@ -34,7 +34,8 @@ pub struct Cache {
     revisions: HashMap<String, BTreeMap<String, RevisionView>>,
 }
 
-fn namespace_and_name(object: &Value) -> (String, String) {
+/// `metadata.namespace` and `metadata.name` as served (namespace empty for cluster-scoped objects).
+pub fn object_key(object: &Value) -> (String, String) {
     let field = |key: &str| {
         object
             .pointer(&format!("/metadata/{key}"))
@@ -42,15 +43,18 @@ fn namespace_and_name(object: &Value) -> (String, String) {
             .unwrap_or_default()
             .to_string()
     };
-    let namespace = field("namespace");
-    (
-        if namespace.is_empty() {
-            "default".to_string()
-        } else {
-            namespace
-        },
-        field("name"),
-    )
+    (field("namespace"), field("name"))
+}
+
+/// As `object_key`, with an empty namespace read as `default` (how the API server defaults it).
+fn namespace_and_name(object: &Value) -> (String, String) {
+    let (namespace, name) = object_key(object);
+    let namespace = if namespace.is_empty() {
+        "default".to_string()
+    } else {
+        namespace
+    };
+    (namespace, name)
 }
 
 impl Cache {

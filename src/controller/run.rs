@@ -16,6 +16,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::cache::object_key;
 use super::expectations::Expectations;
 use super::queue::WorkQueue;
 use super::stores::{Stores, Triggered};
@@ -110,17 +111,6 @@ pub struct Controller {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn object_key(object: &Value) -> (String, String) {
-    let field = |key: &str| {
-        object
-            .pointer(&format!("/metadata/{key}"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    (field("namespace"), field("name"))
 }
 
 impl Controller {
