@@ -296,14 +296,17 @@ impl Controller {
                 requeue = Some(requeue.map_or(wait, |r| r.min(wait)));
             }
         }
-        if !plan.backoff_updates.is_empty() {
+        let result = self.executor.apply(key, &plan, write_status).await;
+        // Upstream advances a node's failed-pod backoff when manage picks the pod, whatever the delete
+        // returns; a sync that wrote nothing (stale cache) picked nothing.
+        let stale = matches!(result, Ok(Applied { stale: true, .. }));
+        if !plan.backoff_updates.is_empty() && !stale {
             let mut backoff = lock(&self.backoff);
             let entries = &mut backoff.entry(key.to_string()).or_default().entries;
             for (node, entry) in &plan.backoff_updates {
                 entries.insert(node.to_string(), *entry);
             }
         }
-        let result = self.executor.apply(key, &plan, write_status).await;
         if let Ok(applied) = &result {
             self.metrics.pods_created.inc_by(applied.created as u64);
             self.metrics.pods_deleted.inc_by(applied.deleted as u64);
