@@ -43,7 +43,7 @@ enum Command {
     /// Run the controller: watch DaemonSets, pods, nodes and revisions, and keep every DaemonSet's pods
     /// where they belong, with upstream's semantics. Runs until SIGTERM or Ctrl-C.
     Run(RunArgs),
-    /// See daemonroll at work in under a minute, with no cluster: a simulated 20-node cluster (one node
+    /// See daemonroll at work in about 10 seconds, with no cluster: a simulated 20-node cluster (one node
     /// NotReady), a DaemonSet created, then rolled to a new image, live.
     Demo,
 }
