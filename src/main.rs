@@ -469,6 +469,23 @@ fn url_encode(text: &str) -> String {
     out
 }
 
+/// The error and its causes, each said once: a cause whose text its parent already contains
+/// (kube and std errors often repeat their source) is left out.
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The controller reports what it does; the one-shot commands only warn.
@@ -493,7 +510,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_text(&error));
             ExitCode::FAILURE
         }
     }
