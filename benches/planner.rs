@@ -155,7 +155,7 @@ fn mid_rollout(count: usize) -> Snapshot {
     snapshot.nodes = sorted_nodes(count);
     snapshot.pods = pods;
     // As the snapshot builders provide them: pods ordered by target node.
-    daemonroll::snapshot::dump::sort_by_target_node(&mut snapshot.pods);
+    daemonroll::snapshot::assemble::sort_by_target_node(&mut snapshot.pods);
     snapshot.revisions = revisions;
     snapshot
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use daemonroll::executor::api::{ApiClient, PatchKind};
+use daemonroll::kube::{ApiClient, PatchKind};
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
 use serde::Deserialize;

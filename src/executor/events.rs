@@ -7,8 +7,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tokio::sync::mpsc;
 
-use crate::ops::leader::WriteGate;
-use crate::snapshot::DaemonSetView;
+use crate::kube::WriteGate;
+use crate::snapshot::ObjectKey;
 
 const QUEUE_DEPTH: usize = 4096;
 
@@ -23,13 +23,14 @@ pub struct DaemonSetEvent {
     pub related: Option<ObjectReference>,
 }
 
-pub fn daemon_set_reference(daemon_set: &DaemonSetView) -> ObjectReference {
+/// The DaemonSet an Event is about; `uid` when known (an unreadable object may have none).
+pub fn daemon_set_reference(key: &ObjectKey, uid: Option<&str>) -> ObjectReference {
     ObjectReference {
         api_version: Some("apps/v1".into()),
         kind: Some("DaemonSet".into()),
-        namespace: Some(daemon_set.namespace.clone()),
-        name: Some(daemon_set.name.clone()),
-        uid: Some(daemon_set.uid.clone()),
+        namespace: Some(key.namespace.clone()),
+        name: Some(key.name.clone()),
+        uid: uid.map(str::to_string),
         ..ObjectReference::default()
     }
 }
@@ -47,9 +48,9 @@ pub fn pod_reference(namespace: &str, name: &str) -> ObjectReference {
 /// The sending side; cheap to clone.
 #[derive(Clone)]
 pub struct EventSink {
-    sender: Option<mpsc::Sender<DaemonSetEvent>>,
+    sender: mpsc::Sender<DaemonSetEvent>,
     /// Events are writes: only the leader sends them.
-    gate: Option<WriteGate>,
+    gate: WriteGate,
 }
 
 impl EventSink {
@@ -81,26 +82,14 @@ impl EventSink {
                 }
             }
         });
-        EventSink {
-            sender: Some(sender),
-            gate: Some(gate),
-        }
-    }
-
-    /// A sink that drops everything (tests, dry runs).
-    pub fn disabled() -> Self {
-        EventSink {
-            sender: None,
-            gate: None,
-        }
+        EventSink { sender, gate }
     }
 
     pub fn send(&self, event: DaemonSetEvent) {
-        let Some(sender) = &self.sender else { return };
-        if self.gate.as_ref().is_some_and(|gate| !gate.is_open()) {
+        if !self.gate.is_open() {
             return;
         }
-        if let Err(error) = sender.try_send(event) {
+        if let Err(error) = self.sender.try_send(event) {
             tracing::warn!(%error, "event queue full: dropping an event");
         }
     }

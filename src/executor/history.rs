@@ -5,9 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::Executor;
-use super::api::{self, ApiError, PatchKind};
-use super::ownership::controller_reference;
 use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
+use crate::kube::paths;
+use crate::kube::{ApiError, PatchKind};
 use crate::planner::Plan;
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
 
@@ -29,7 +29,7 @@ pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u
         "name": revision.name,
         "namespace": ds.namespace,
         "labels": labels,
-        "ownerReferences": [controller_reference(ds)],
+        "ownerReferences": [ds.controller_reference()],
     });
     if !annotations.is_empty() {
         metadata["annotations"] = Value::Object(annotations);
@@ -64,14 +64,14 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
         let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: name}}});
         executor
             .api
-            .patch(&api::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
+            .patch(&paths::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
             .await?;
     }
     match &history.current {
         CurrentRevision::Create(revision) => {
             match executor
                 .api
-                .create_raw(&api::revisions_path(&ds.namespace), revision_body(ds, revision))
+                .create_raw(&paths::revisions_path(&ds.namespace), revision_body(ds, revision))
                 .await
             {
                 Ok(_) => {
@@ -91,7 +91,7 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
             let patch = json!({"revision": number});
             executor
                 .api
-                .patch(&api::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
+                .patch(&paths::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
                 .await?;
             tracing::info!(ds = %ds.key(), revision = %name, number, "renumbered revision");
         }
@@ -103,7 +103,7 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
             let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: history.update_hash}}});
             match executor
                 .api
-                .patch(&api::pod_path(&ds.namespace, &pod.name), PatchKind::Merge, &patch)
+                .patch(&paths::pod_path(&ds.namespace, &pod.name), PatchKind::Merge, &patch)
                 .await
             {
                 Err(error) if !error.is_not_found() => return Err(error.into()),
@@ -120,7 +120,7 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
 async fn delete_revision(executor: &Executor, ds: &DaemonSetView, name: &str) -> Result<(), ApiError> {
     match executor
         .api
-        .delete(&api::revision_path(&ds.namespace, name), None)
+        .delete(&paths::revision_path(&ds.namespace, name), None)
         .await
     {
         Err(error) if !error.is_not_found() => Err(error),

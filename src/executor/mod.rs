@@ -5,7 +5,6 @@
 //! Invariant: pod creates and deletes are issued only after the DaemonSet's expectations are set
 //! to exactly their number, so the next sync waits until the watch has shown every one of them.
 
-pub mod api;
 pub mod events;
 mod history;
 mod ownership;
@@ -15,12 +14,13 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::controller::expectations::Expectations;
 use crate::history::revisions::CurrentRevision;
 use crate::history::revisions::HistoryPlan;
+use crate::kube::paths::daemon_set_path;
+use crate::kube::{ApiClient, ApiError, PatchKind};
 use crate::planner::{Plan, Step};
-use crate::snapshot::{DaemonSetStatusView, DaemonSetView};
-use api::{ApiClient, ApiError, PatchKind};
+use crate::snapshot::{DaemonSetStatusView, DaemonSetView, ObjectKey};
+use crate::store::Expectations;
 use events::{DaemonSetEvent, EventSink, daemon_set_reference};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,15 +40,23 @@ pub enum SyncError {
     Panicked,
 }
 
-/// What one sync wrote.
+/// What one sync did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The plan was carried out.
+    Written(Written),
+    /// A fresh read showed the cached DaemonSet outdated (changed, deleted or being deleted), or a
+    /// revision to create exists but is not cached yet: nothing was written; the watch brings the
+    /// change and a sync with it.
+    Stale,
+}
+
+/// What a carried-out plan wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Applied {
+pub struct Written {
     pub created: usize,
     pub deleted: usize,
     pub status_written: bool,
-    /// A fresh read showed the cached DaemonSet outdated (changed, deleted or being deleted): nothing
-    /// was written; the watch brings the change and its own sync.
-    pub stale: bool,
 }
 
 /// Writes plans for one controller process.
@@ -100,21 +108,21 @@ impl Executor {
             warning,
             reason: reason.into(),
             message,
-            regarding: daemon_set_reference(plan.daemon_set),
+            regarding: daemon_set_reference(&plan.daemon_set.key(), Some(&plan.daemon_set.uid)),
             related: None,
         });
     }
 
-    /// Applies `plan` for the DaemonSet `key` (`namespace/name`). `write_status` is false when the
-    /// caller defers a changed status to a later sync.
-    pub async fn apply(&self, key: &str, plan: &Plan<'_>, write_status: bool) -> Result<Applied, SyncError> {
+    /// Applies `plan` for the DaemonSet `key`. `write_status` is false when the caller defers a
+    /// changed status to a later sync.
+    pub async fn apply(&self, key: &ObjectKey, plan: &Plan<'_>, write_status: bool) -> Result<Applied, SyncError> {
         let ds = plan.daemon_set;
         for event in &plan.events {
             self.event(plan, event.warning, event.reason, event.message.clone());
         }
-        let mut applied = Applied::default();
+        let mut written = Written::default();
         let Some(history) = &plan.history else {
-            return Ok(applied);
+            return Ok(Applied::Written(written));
         };
         if let CurrentRevision::Collision { name, .. } = &history.current {
             if let Some(update) = &plan.status {
@@ -123,17 +131,13 @@ impl Executor {
             return Err(SyncError::Collision(name.clone()));
         }
         if writes_objects(plan, history) && !self.is_current(ds).await? {
-            applied.stale = true;
-            return Ok(applied);
+            return Ok(Applied::Stale);
         }
         ownership::claim_revisions(self, plan).await?;
         match history::apply(self, plan, history).await {
             Ok(()) => {}
             Err(history::HistoryError::Api(error)) => return Err(error.into()),
-            Err(history::HistoryError::NotYetSeen) => {
-                applied.stale = true;
-                return Ok(applied);
-            }
+            Err(history::HistoryError::NotYetSeen) => return Ok(Applied::Stale),
         }
         ownership::claim_pods(self, plan).await?;
 
@@ -142,10 +146,10 @@ impl Executor {
             let delete_uids = plan.deletes.iter().map(|pod| pod.uid.as_str());
             self.expectations
                 .set(key, plan.creates.len(), delete_uids, std::time::Instant::now());
-            let (created, deleted, error) = pods::create_and_delete(self, key, plan).await;
-            applied.created = created;
-            applied.deleted = deleted;
-            pod_error = error;
+            let pods = pods::create_and_delete(self, key, plan).await;
+            written.created = pods.created;
+            written.deleted = pods.deleted;
+            pod_error = pods.error;
         }
         // Upstream: updateDaemonSet cleans up history only after manage and the rolling update succeeded.
         if pod_error.is_none() {
@@ -153,13 +157,13 @@ impl Executor {
         }
         if let Some(update) = plan.status.filter(|update| update.changed && write_status) {
             self.write_status(plan, &update.status).await?;
-            applied.status_written = true;
+            written.status_written = true;
         }
-        tracing::debug!(ds = %ds.key(), created = applied.created, deleted = applied.deleted,
-            status = applied.status_written, "sync applied");
+        tracing::debug!(ds = %key, created = written.created, deleted = written.deleted,
+            status = written.status_written, "sync applied");
         match pod_error {
             Some(error) => Err(error),
-            None => Ok(applied),
+            None => Ok(Applied::Written(written)),
         }
     }
 
@@ -169,7 +173,7 @@ impl Executor {
     /// DaemonSet watches are independent: a garbage collector deleting the pods of a DaemonSet being
     /// deleted can be seen before the deletion mark, and pods must not be recreated then.
     async fn is_current(&self, ds: &DaemonSetView) -> Result<bool, ApiError> {
-        let fresh = match self.api.get(&api::daemon_set_path(&ds.namespace, &ds.name)).await {
+        let fresh = match self.api.get(&daemon_set_path(&ds.namespace, &ds.name)).await {
             Ok(fresh) => fresh,
             Err(error) if error.is_not_found() => return Ok(false),
             Err(error) => return Err(error),
@@ -194,7 +198,7 @@ impl Executor {
 
     async fn write_status(&self, plan: &Plan<'_>, status: &DaemonSetStatusView) -> Result<(), ApiError> {
         let ds = plan.daemon_set;
-        let path = format!("{}/status", api::daemon_set_path(&ds.namespace, &ds.name));
+        let path = format!("{}/status", daemon_set_path(&ds.namespace, &ds.name));
         match self
             .api
             .patch(&path, PatchKind::Merge, &status_json(&ds.uid, status))

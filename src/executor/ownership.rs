@@ -4,25 +4,14 @@
 
 use serde_json::{Value, json};
 
-use super::api::{self, ApiError, PatchKind};
 use super::{Executor, SyncError};
+use crate::kube::paths;
+use crate::kube::{ApiError, PatchKind};
 use crate::planner::Plan;
 use crate::snapshot::DaemonSetView;
 
-/// The controller ownerReference daemonroll puts on what it owns (controller_ref_manager.go).
-pub(super) fn controller_reference(ds: &DaemonSetView) -> Value {
-    json!({
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "name": ds.name,
-        "uid": ds.uid,
-        "controller": true,
-        "blockOwnerDeletion": true,
-    })
-}
-
 fn adopt_patch(ds: &DaemonSetView, uid: &str) -> Value {
-    json!({"metadata": {"ownerReferences": [controller_reference(ds)], "uid": uid}})
+    json!({"metadata": {"ownerReferences": [ds.controller_reference()], "uid": uid}})
 }
 
 fn release_patch(ds: &DaemonSetView, uid: &str) -> Value {
@@ -45,7 +34,7 @@ pub(super) async fn claim_revisions(executor: &Executor, plan: &Plan<'_>) -> Res
         executor
             .api
             .patch(
-                &api::revision_path(&ds.namespace, name),
+                &paths::revision_path(&ds.namespace, name),
                 PatchKind::Strategic,
                 &adopt_patch(ds, uid),
             )
@@ -58,7 +47,7 @@ pub(super) async fn claim_revisions(executor: &Executor, plan: &Plan<'_>) -> Res
             executor
                 .api
                 .patch(
-                    &api::revision_path(&ds.namespace, name),
+                    &paths::revision_path(&ds.namespace, name),
                     PatchKind::Strategic,
                     &release_patch(ds, uid),
                 )
@@ -73,7 +62,7 @@ pub(super) async fn claim_pods(executor: &Executor, plan: &Plan<'_>) -> Result<(
     let ds = plan.daemon_set;
     let changes = &plan.ownership;
     for pod in &changes.adopt_pods {
-        let path = api::pod_path(&ds.namespace, &pod.name);
+        let path = paths::pod_path(&ds.namespace, &pod.name);
         match executor
             .api
             .patch(&path, PatchKind::Strategic, &adopt_patch(ds, &pod.uid))
@@ -86,7 +75,7 @@ pub(super) async fn claim_pods(executor: &Executor, plan: &Plan<'_>) -> Result<(
         }
     }
     for pod in &changes.release_pods {
-        let path = api::pod_path(&ds.namespace, &pod.name);
+        let path = paths::pod_path(&ds.namespace, &pod.name);
         ignore_gone(
             executor
                 .api

@@ -7,11 +7,13 @@
 use futures::future::join_all;
 use serde_json::Value;
 
-use super::api::{self, ApiError};
 use super::events::{DaemonSetEvent, daemon_set_reference, pod_reference};
 use super::{Executor, SyncError};
+use crate::kube::ApiError;
+use crate::kube::paths;
 use crate::planner::Plan;
 use crate::planner::new_pod::daemon_pod;
+use crate::snapshot::ObjectKey;
 
 enum Outcome {
     Done,
@@ -25,15 +27,15 @@ fn pod_event(executor: &Executor, plan: &Plan<'_>, warning: bool, reason: &str, 
         warning,
         reason: reason.into(),
         message,
-        regarding: daemon_set_reference(plan.daemon_set),
+        regarding: daemon_set_reference(&plan.daemon_set.key(), Some(&plan.daemon_set.uid)),
         related: pod.map(|name| pod_reference(&plan.daemon_set.namespace, name)),
     });
 }
 
-async fn create_one(executor: &Executor, key: &str, plan: &Plan<'_>, node: &str) -> Outcome {
+async fn create_one(executor: &Executor, key: &ObjectKey, plan: &Plan<'_>, node: &str) -> Outcome {
     let ds = plan.daemon_set;
     let pod = daemon_pod(ds, &plan.update_revision, node);
-    match executor.api.create(&api::pods_path(&ds.namespace), &pod).await {
+    match executor.api.create(&paths::pods_path(&ds.namespace), &pod).await {
         Ok(created) => {
             let name = created
                 .pointer("/metadata/name")
@@ -73,10 +75,10 @@ async fn create_one(executor: &Executor, key: &str, plan: &Plan<'_>, node: &str)
     }
 }
 
-async fn delete_one(executor: &Executor, key: &str, plan: &Plan<'_>, name: &str, uid: &str) -> Outcome {
+async fn delete_one(executor: &Executor, key: &ObjectKey, plan: &Plan<'_>, name: &str, uid: &str) -> Outcome {
     let ds = plan.daemon_set;
     let uid = (!uid.is_empty()).then_some(uid);
-    match executor.api.delete(&api::pod_path(&ds.namespace, name), uid).await {
+    match executor.api.delete(&paths::pod_path(&ds.namespace, name), uid).await {
         Ok(_) => {
             tracing::info!(ds = %ds.key(), pod = name, "deleted daemon pod");
             pod_event(
@@ -110,12 +112,16 @@ async fn delete_one(executor: &Executor, key: &str, plan: &Plan<'_>, name: &str,
     }
 }
 
-/// Issues the plan's creates and deletes; returns (created, deleted, first error).
-pub(super) async fn create_and_delete(
-    executor: &Executor,
-    key: &str,
-    plan: &Plan<'_>,
-) -> (usize, usize, Option<SyncError>) {
+/// What the pod writes of one sync came to.
+pub(super) struct PodWrites {
+    pub created: usize,
+    pub deleted: usize,
+    /// Set when any create or delete failed: the count and the first failure.
+    pub error: Option<SyncError>,
+}
+
+/// Issues the plan's creates and deletes.
+pub(super) async fn create_and_delete(executor: &Executor, key: &ObjectKey, plan: &Plan<'_>) -> PodWrites {
     let mut failures: Vec<ApiError> = Vec::new();
     let mut created = 0;
     let mut attempted = 0;
@@ -169,5 +175,9 @@ pub(super) async fn create_and_delete(
         attempted,
         first,
     });
-    (created, deleted, error)
+    PodWrites {
+        created,
+        deleted,
+        error,
+    }
 }

@@ -10,17 +10,11 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::metrics::Metrics;
-
-/// What the endpoints read.
-pub trait Readiness: Send + Sync + 'static {
-    fn is_ready(&self) -> bool;
-}
+use crate::controller::Controller;
 
 #[derive(Clone)]
 struct AdminState {
-    ready: Arc<dyn Readiness>,
-    metrics: Arc<Metrics>,
+    controller: Arc<Controller>,
 }
 
 async fn healthz() -> &'static str {
@@ -28,7 +22,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
-    if state.ready.is_ready() {
+    if state.controller.is_synced() {
         (StatusCode::OK, "ok\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "stores not synced\n")
@@ -41,15 +35,14 @@ async fn render_metrics(State(state): State<AdminState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.controller.metrics().render(),
     )
 }
 
 /// Binds `address` and serves until the returned task is aborted.
 pub async fn serve(
     address: SocketAddr,
-    ready: Arc<dyn Readiness>,
-    metrics: Arc<Metrics>,
+    controller: Arc<Controller>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
@@ -57,7 +50,7 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .with_state(AdminState { ready, metrics });
+        .with_state(AdminState { controller });
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "admin server stopped");

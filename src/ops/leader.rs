@@ -9,14 +9,13 @@
 //! - the write gate closes the moment a renewal deadline passes, before anything else happens;
 //! - releasing writes an empty holder and a 1 s duration, so a follower takes over at its next try.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::executor::api::{ApiClient, ApiError};
+use crate::kube::paths::{lease_path, leases_path};
+use crate::kube::{ApiClient, ApiError, WriteGate};
 
 /// The Lease and its timings (defaults as kube-controller-manager's: 15 s, 10 s, 2 s).
 #[derive(Clone, Debug)]
@@ -42,27 +41,6 @@ pub enum LeaderError {
     },
 }
 
-/// Whether this process may write. Shared with the executor's API client.
-#[derive(Clone, Debug, Default)]
-pub struct WriteGate(Arc<AtomicBool>);
-
-impl WriteGate {
-    /// A gate that is always open (no leader election).
-    pub fn open() -> Self {
-        let gate = WriteGate::default();
-        gate.set(true);
-        gate
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn set(&self, open: bool) {
-        self.0.store(open, Ordering::SeqCst);
-    }
-}
-
 /// The record as last observed and when (local clock).
 struct Observed {
     holder: String,
@@ -83,13 +61,6 @@ pub struct LeaderElector {
 
 fn micro_time() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn lease_path(config: &LeaseConfig) -> String {
-    format!(
-        "/apis/coordination.k8s.io/v1/namespaces/{}/leases/{}",
-        config.namespace, config.name
-    )
 }
 
 impl LeaderElector {
@@ -120,7 +91,7 @@ impl LeaderElector {
 
     /// One attempt. Upstream: tryAcquireOrRenew. Ok(true) when this process holds the lease.
     async fn try_acquire_or_renew(&mut self) -> Result<bool, ApiError> {
-        let path = lease_path(&self.config);
+        let path = lease_path(&self.config.namespace, &self.config.name);
         let current = match self.api.get(&path).await {
             Ok(current) => current,
             Err(error) if error.is_not_found() => {
@@ -130,11 +101,7 @@ impl LeaderElector {
                     "metadata": {"name": self.config.name, "namespace": self.config.namespace},
                     "spec": self.spec(&now, 0),
                 });
-                let collection = format!(
-                    "/apis/coordination.k8s.io/v1/namespaces/{}/leases",
-                    self.config.namespace
-                );
-                return match self.api.create(&collection, &lease).await {
+                return match self.api.create(&leases_path(&self.config.namespace), &lease).await {
                     Ok(_) => Ok(true),
                     Err(error) if error.is_already_exists() => Ok(false),
                     Err(error) => Err(error),
@@ -257,7 +224,7 @@ impl LeaderElector {
     /// Gives the lease up so that a follower takes over at its next attempt. Upstream: release.
     pub async fn release(&mut self) {
         self.gate.set(false);
-        let path = lease_path(&self.config);
+        let path = lease_path(&self.config.namespace, &self.config.name);
         let Ok(mut lease) = self.api.get(&path).await else {
             return;
         };

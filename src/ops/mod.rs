@@ -1,5 +1,6 @@
-//! Operating daemonroll: leader election, the admin server (health, readiness, metrics) (I/O).
+//! Operating daemonroll: leader election, the admin server (health, readiness, metrics), and the
+//! lifecycle that ties them to the controller (I/O).
 
 pub mod admin;
 pub mod leader;
-pub mod metrics;
+pub mod lifecycle;

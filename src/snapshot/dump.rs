@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::from_json::{ObjectError, daemon_set_from_json, node_from_json, pod_from_json, revision_from_json};
+use super::key::namespace_of;
 use super::{DaemonSetView, NodeView, PodView, RevisionView, Snapshot, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +43,6 @@ pub struct Dump {
     pub pods: BTreeMap<String, Vec<Arc<PodView>>>,
     /// ControllerRevisions by namespace.
     pub revisions: BTreeMap<String, Vec<RevisionView>>,
-}
-
-fn namespace_of(object: &Value) -> String {
-    match object.pointer("/metadata/namespace").and_then(Value::as_str) {
-        Some(namespace) if !namespace.is_empty() => namespace.to_string(),
-        _ => "default".to_string(),
-    }
 }
 
 impl Dump {
@@ -124,11 +118,17 @@ impl Dump {
                     "Node" => self.nodes.push(node_from_json(&value).map_err(wrap)?),
                     "Pod" => {
                         let pod = pod_from_json(&value).map_err(wrap)?;
-                        self.pods.entry(namespace_of(&value)).or_default().push(Arc::new(pod));
+                        self.pods
+                            .entry(namespace_of(&value).to_string())
+                            .or_default()
+                            .push(Arc::new(pod));
                     }
                     "ControllerRevision" => {
                         let revision = revision_from_json(&value).map_err(wrap)?;
-                        self.revisions.entry(namespace_of(&value)).or_default().push(revision);
+                        self.revisions
+                            .entry(namespace_of(&value).to_string())
+                            .or_default()
+                            .push(revision);
                     }
                     _ => {}
                 }
@@ -143,30 +143,15 @@ impl Dump {
         self.daemon_sets
             .iter()
             .map(|daemon_set| {
-                let mut snapshot = Snapshot::new(daemon_set.clone(), now);
-                snapshot.nodes = Arc::clone(&nodes);
-                let candidates = self
-                    .pods
-                    .get(&daemon_set.namespace)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                snapshot.pods = candidates
-                    .iter()
-                    .filter(|pod| match &pod.controller {
-                        None => true,
-                        Some(controller) => controller.uid == daemon_set.uid,
-                    })
-                    .cloned()
-                    .collect();
-                sort_by_target_node(&mut snapshot.pods);
-                snapshot.revisions = self.revisions.get(&daemon_set.namespace).cloned().unwrap_or_default();
-                snapshot
+                let namespace = &daemon_set.namespace;
+                Snapshot::assemble(
+                    daemon_set.clone(),
+                    Arc::clone(&nodes),
+                    self.pods.get(namespace).into_iter().flatten(),
+                    self.revisions.get(namespace).cloned().unwrap_or_default(),
+                    now,
+                )
             })
             .collect()
     }
-}
-
-/// Orders pods by target node, then name: the order the planner's fast path walks in.
-pub fn sort_by_target_node(pods: &mut [Arc<PodView>]) {
-    pods.sort_by(|a, b| (a.target_node.as_deref(), a.name.as_str()).cmp(&(b.target_node.as_deref(), b.name.as_str())));
 }

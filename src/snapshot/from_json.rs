@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use super::key::namespace_of;
+
 use super::{
     ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView, PodPhase, PodView,
     ReadyCondition, RevisionView, RollingUpdateParams, SelectorRequirement, StatusCounts, Taint, Timestamp,
@@ -352,13 +354,10 @@ pub fn daemon_set_from_json(value: &Value) -> Result<DaemonSetView, ObjectError>
             Some(_) => Some(reader.int(&["status", "collisionCount"], 0)? as i32),
         },
     };
-    let namespace = reader.string(&["metadata", "namespace"])?;
+    // Checked to be a string; `namespace_of` applies the API server's default.
+    reader.string(&["metadata", "namespace"])?;
     Ok(DaemonSetView {
-        namespace: if namespace.is_empty() {
-            "default".to_string()
-        } else {
-            namespace
-        },
+        namespace: namespace_of(value).to_string(),
         name: reader.required_string(&["metadata", "name"])?,
         uid: reader.string(&["metadata", "uid"])?,
         generation: reader.int(&["metadata", "generation"], 0)?,

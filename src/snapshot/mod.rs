@@ -4,8 +4,10 @@
 //! and nothing else, except the DaemonSet's pod template, which is kept as the JSON the API server
 //! served so that fields unknown to this build survive into created pods and revision data.
 
+pub mod assemble;
 pub mod dump;
 pub mod from_json;
+pub mod key;
 pub mod labels;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use key::ObjectKey;
 pub use labels::{Labels, Name};
 pub type Timestamp = DateTime<Utc>;
 
@@ -34,12 +37,12 @@ pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub daemon_set: DaemonSetView,
-    /// Every Node in the cluster (the node lister's view). Order does not change the plan; keeping
-    /// them sorted by name (as `dump` and the controller's node cache do) spares the planner a sort.
+    /// Every Node in the cluster (the node lister's view). Order does not change the plan; `assemble`
+    /// keeps them sorted by name, which spares the planner a sort.
     pub nodes: Arc<[NodeView]>,
     /// Pods of the DaemonSet's namespace that are controlled by it or are orphans. Order does not
-    /// change the plan; sorted by target node (`dump::sort_by_target_node`) with nodes sorted by
-    /// name, the planner joins them without hashing.
+    /// change the plan; `assemble` sorts them by target node, so that with nodes sorted by name
+    /// the planner joins them without hashing.
     pub pods: Vec<Arc<PodView>>,
     /// ControllerRevisions of the DaemonSet's namespace (any owner: names matter for collisions).
     pub revisions: Vec<RevisionView>,
@@ -251,9 +254,22 @@ pub struct DaemonSetView {
 }
 
 impl DaemonSetView {
-    /// `<namespace>/<name>`, for messages.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+    /// The DaemonSet's key; it displays as `<namespace>/<name>`.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey::new(self.namespace.as_str(), self.name.as_str())
+    }
+
+    /// The controller ownerReference this DaemonSet puts on the pods and revisions it owns.
+    /// Upstream: metav1.NewControllerRef, as controller_ref_manager.go and daemon_controller.go use it.
+    pub fn controller_reference(&self) -> Value {
+        serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        })
     }
 
     /// The template generation annotation as int64, if present and valid.

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use daemonroll::controller::run::Options;
-use daemonroll::executor::api::PatchKind;
+use daemonroll::controller::Options;
+use daemonroll::kube::PatchKind;
 use daemonroll::sim::faults::FaultRule;
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use daemonroll::controller::run::Options;
+use daemonroll::controller::Options;
 use serde_json::json;
 
 use crate::support::*;

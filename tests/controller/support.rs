@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use daemonroll::controller::client::client_from_config;
-use daemonroll::controller::run::{Controller, Options};
-use daemonroll::executor::api::{ApiClient, PatchKind, WriteGate};
+use daemonroll::controller::{Controller, Options};
+use daemonroll::kube::config::client_from_config;
+use daemonroll::kube::{ApiClient, PatchKind, WriteGate};
+use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
 use daemonroll::sim::store::{EventType, WriteRecord};
@@ -121,11 +122,10 @@ impl Cluster {
         let controller = Controller::new(client.clone(), options, WriteGate::open(), Default::default());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = controller
-                .run(client, None, async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            let stop = async move {
+                let _ = stopped.await;
+            };
+            let _ = lifecycle::run(controller, &client, None, stop).await;
         });
         Running::InProcess { stop: Some(stop), task }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use daemonroll::planner;
 use daemonroll::snapshot::Snapshot;
-use daemonroll::snapshot::dump::sort_by_target_node;
+use daemonroll::snapshot::assemble::sort_by_target_node;
 
 use crate::support::*;
 

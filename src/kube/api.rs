@@ -1,55 +1,20 @@
-//! Raw JSON requests to the API server (I/O). Objects travel as served JSON so that fields this
+//! The API client every writer shares: raw JSON requests through the write gate, the rate limiter and a
+//! timeout (I/O). Objects travel as served JSON so that fields this
 //! build does not know survive every write.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use http::{Method, Request};
 use serde_json::Value;
 
-pub use crate::ops::leader::WriteGate;
+use super::error::ApiError;
+use super::gate::WriteGate;
+use super::rate_limit::RateLimiter;
 
 /// The longest the executor waits for one answer (kube-controller-manager's clients use 32 s
 /// server-side timeouts; a hung TCP connection otherwise never answers).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A token bucket shared by every request of one client (client-go's flowcontrol token bucket).
-#[derive(Debug)]
-pub struct RateLimiter {
-    qps: f64,
-    burst: f64,
-    state: Mutex<(f64, Instant)>,
-}
-
-impl RateLimiter {
-    pub fn new(qps: f64, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
-        RateLimiter {
-            qps: qps.max(0.001),
-            burst,
-            state: Mutex::new((burst, Instant::now())),
-        }
-    }
-
-    /// Waits for a token.
-    pub async fn acquire(&self) {
-        let wait = {
-            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let (tokens, last) = &mut *state;
-            let now = Instant::now();
-            *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.qps).min(self.burst);
-            *last = now;
-            *tokens -= 1.0;
-            // A negative balance is this request's place in line.
-            (*tokens < 0.0).then(|| Duration::from_secs_f64(-*tokens / self.qps))
-        };
-        if let Some(wait) = wait {
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
 
 /// The content type of each patch flavour the executor sends.
 #[derive(Clone, Copy, Debug)]
@@ -63,74 +28,6 @@ impl PatchKind {
         match self {
             PatchKind::Merge => "application/merge-patch+json",
             PatchKind::Strategic => "application/strategic-merge-patch+json",
-        }
-    }
-}
-
-/// A failed request, naming the verb and path; shown as the server's message, or the innermost
-/// transport error (kube's own rendering repeats each layer).
-#[derive(Debug, thiserror::Error)]
-#[error("{verb} {path}: {}", summary(error))]
-pub struct ApiError {
-    pub verb: &'static str,
-    pub path: String,
-    /// Not a `source`: the message above already says what it says.
-    pub error: kube::Error,
-}
-
-fn summary(error: &kube::Error) -> String {
-    if let kube::Error::Api(status) = error {
-        return format!("{} ({} {})", status.message, status.code, status.reason);
-    }
-    let mut innermost: &dyn std::error::Error = error;
-    while let Some(next) = innermost.source() {
-        innermost = next;
-    }
-    innermost.to_string()
-}
-
-impl ApiError {
-    /// The HTTP status the API server answered with, if it answered.
-    pub fn code(&self) -> Option<u16> {
-        match &self.error {
-            kube::Error::Api(status) => Some(status.code),
-            _ => None,
-        }
-    }
-
-    fn reason(&self) -> &str {
-        match &self.error {
-            kube::Error::Api(status) => status.reason.as_str(),
-            _ => "",
-        }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.code() == Some(404)
-    }
-
-    pub fn is_conflict(&self) -> bool {
-        self.code() == Some(409) && self.reason() != "AlreadyExists"
-    }
-
-    pub fn is_already_exists(&self) -> bool {
-        self.code() == Some(409) && self.reason() == "AlreadyExists"
-    }
-
-    /// The server may have carried the write out (upstream: apierrors.IsTimeout, which ReplicaSet and
-    /// DaemonSet treat as "still expected").
-    pub fn is_timeout(&self) -> bool {
-        self.code() == Some(504) || self.reason() == "Timeout"
-    }
-
-    /// Whether the request failed because the namespace is being deleted (upstream ignores those creates).
-    pub fn is_namespace_terminating(&self) -> bool {
-        match &self.error {
-            kube::Error::Api(status) => status
-                .details
-                .as_ref()
-                .is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating")),
-            _ => false,
         }
     }
 }
@@ -267,47 +164,5 @@ impl ApiClient {
         };
         let content_type = (!body.is_empty()).then_some("application/json");
         self.send("delete", Method::DELETE, path, content_type, body).await
-    }
-}
-
-pub fn pods_path(namespace: &str) -> String {
-    format!("/api/v1/namespaces/{namespace}/pods")
-}
-
-pub fn pod_path(namespace: &str, name: &str) -> String {
-    format!("/api/v1/namespaces/{namespace}/pods/{name}")
-}
-
-pub fn daemon_set_path(namespace: &str, name: &str) -> String {
-    format!("/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}")
-}
-
-pub fn revisions_path(namespace: &str) -> String {
-    format!("/apis/apps/v1/namespaces/{namespace}/controllerrevisions")
-}
-
-pub fn revision_path(namespace: &str, name: &str) -> String {
-    format!("/apis/apps/v1/namespaces/{namespace}/controllerrevisions/{name}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn the_rate_limiter_lets_a_burst_through_then_paces_at_qps() {
-        let limiter = RateLimiter::new(10.0, 2);
-        let start = tokio::time::Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
-        assert_eq!(start.elapsed(), Duration::ZERO, "the burst passes at once");
-        for _ in 0..3 {
-            limiter.acquire().await;
-        }
-        let elapsed = start.elapsed();
-        assert!(
-            elapsed >= Duration::from_millis(290) && elapsed <= Duration::from_millis(320),
-            "3 more at 10/s take 0.3 s: {elapsed:?}"
-        );
     }
 }

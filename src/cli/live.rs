@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::snapshot::dump::{Dump, DumpError};
+use daemonroll::snapshot::dump::{Dump, DumpError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {

@@ -1,4 +1,5 @@
-//! Prometheus metrics (prometheus-client), rendered in the text exposition format.
+//! The controller's Prometheus metrics (prometheus-client), rendered in the text exposition format
+//! (no I/O: the admin server serves them).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -7,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::snapshot::StatusCounts;
+use crate::snapshot::{ObjectKey, StatusCounts};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -17,14 +18,23 @@ pub struct OutcomeLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
-    /// api, pod_writes, collision.
-    pub kind: String,
+    /// api, pod_writes, collision, panic.
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DaemonSetLabels {
     pub namespace: String,
     pub name: String,
+}
+
+impl DaemonSetLabels {
+    fn of(key: &ObjectKey) -> Self {
+        DaemonSetLabels {
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        }
+    }
 }
 
 /// Every metric daemonroll exports.
@@ -116,11 +126,8 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records the status a sync computed for a DaemonSet.
-    pub fn record_status(&self, namespace: &str, name: &str, counts: &StatusCounts, current_generation: bool) {
-        let labels = DaemonSetLabels {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        };
+    pub fn record_status(&self, key: &ObjectKey, counts: &StatusCounts, current_generation: bool) {
+        let labels = DaemonSetLabels::of(key);
         self.desired
             .get_or_create(&labels)
             .set(counts.desired_number_scheduled.into());
@@ -140,11 +147,8 @@ impl Metrics {
     }
 
     /// Drops a deleted DaemonSet's gauges.
-    pub fn forget(&self, namespace: &str, name: &str) {
-        let labels = DaemonSetLabels {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        };
+    pub fn forget(&self, key: &ObjectKey) {
+        let labels = DaemonSetLabels::of(key);
         for family in [
             &self.desired,
             &self.updated,

@@ -8,9 +8,10 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use daemonroll::controller::client::client_from_config;
-use daemonroll::controller::run::{Controller, Options};
-use daemonroll::executor::api::{ApiClient, PatchKind, WriteGate};
+use daemonroll::controller::{Controller, Options};
+use daemonroll::kube::config::client_from_config;
+use daemonroll::kube::{ApiClient, PatchKind, WriteGate};
+use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
 
@@ -224,11 +225,10 @@ async fn demo() -> Result<()> {
     let (stop, stopped) = oneshot::channel::<()>();
     let run_client = client.clone();
     let running = tokio::spawn(async move {
-        let _ = controller
-            .run(run_client, None, async move {
-                let _ = stopped.await;
-            })
-            .await;
+        let stop = async move {
+            let _ = stopped.await;
+        };
+        let _ = lifecycle::run(controller, &run_client, None, stop).await;
     });
     let api = ApiClient::new(client);
 

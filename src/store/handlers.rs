@@ -1,4 +1,5 @@
-//! The watch-fed stores and the triggers each change fires (no I/O).
+//! The store: the cache, one matcher per DaemonSet, failed-pod backoff records, and the DaemonSets
+//! each watched change triggers (pure: fed by the watches, read by syncs).
 //!
 //! Upstream: daemon_controller.go addPod/updatePod/deletePod, addNode/updateNode, add/update/delete
 //! DaemonSet and history handlers. Invariants:
@@ -11,104 +12,75 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::backoff::FailedPodBackoffs;
 use super::cache::Cache;
 use super::expectations::Expectations;
-use crate::planner::eligibility::EligibilityRules;
-use crate::planner::selector::Selector;
-use crate::planner::template::TemplateFields;
+use super::kind::Kind;
+use super::matcher::Matcher;
 use crate::snapshot::from_json::ObjectError;
-use crate::snapshot::{ControllerRef, DaemonSetView, Labels, NodeView, PodView};
+use crate::snapshot::{BackoffEntry, ControllerRef, DaemonSetView, Labels, ObjectKey, PodView, Snapshot, Timestamp};
 
-/// What a DaemonSet answers for nodes and labels, compiled once per DaemonSet version.
-struct Matcher {
-    uid: String,
-    selector: Option<Selector>,
-    rules: Option<EligibilityRules>,
-    min_ready_seconds: i32,
-}
-
-impl Matcher {
-    fn compile(view: &DaemonSetView) -> Self {
-        let selector = view
-            .selector
-            .as_ref()
-            .and_then(|s| Selector::compile(s).ok())
-            .filter(|s| !s.is_empty());
-        let rules = TemplateFields::read(&view.template)
-            .ok()
-            .map(|template| EligibilityRules::compile(&template));
-        Matcher {
-            uid: view.uid.clone(),
-            selector,
-            rules,
-            min_ready_seconds: view.min_ready_seconds,
-        }
-    }
-
-    fn selects(&self, labels: &Labels) -> bool {
-        self.selector.as_ref().is_some_and(|s| s.matches(labels))
-    }
-
-    /// Upstream: nodeShouldRunDaemonPod's (shouldRun, shouldContinueRunning).
-    fn answer(&self, node: &NodeView) -> (bool, bool) {
-        match &self.rules {
-            Some(rules) => {
-                let eligibility = rules.evaluate(node);
-                (eligibility.should_run(), eligibility.should_continue_running())
-            }
-            None => (false, false),
-        }
-    }
-}
-
-/// DaemonSet keys to sync now and later.
+/// DaemonSets to sync now, and later (after a delay).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Triggered {
-    pub now: Vec<String>,
-    pub later: Vec<(String, Duration)>,
+    pub now: Vec<ObjectKey>,
+    pub later: Vec<(ObjectKey, Duration)>,
 }
 
 #[derive(Default)]
-pub struct Stores {
-    pub cache: Cache,
-    /// `namespace/name` → matcher; ordered so a namespace's DaemonSets are one range.
-    matchers: BTreeMap<String, Matcher>,
-}
-
-fn key(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
-}
-
-fn stub(namespace: &str, name: &str) -> Value {
-    json!({"metadata": {"namespace": namespace, "name": name}})
+pub struct Store {
+    cache: Cache,
+    /// Ordered by key, so that a namespace's DaemonSets are one range.
+    matchers: BTreeMap<ObjectKey, Matcher>,
+    backoffs: FailedPodBackoffs,
 }
 
 fn is_ready(pod: &PodView) -> bool {
     pod.ready.is_some_and(|ready| ready.is_true)
 }
 
-impl Stores {
-    fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = (&'a String, &'a Matcher)> + 'a {
-        let prefix = format!("{namespace}/");
+impl Store {
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The Snapshot a sync of `key` decides from, with the DaemonSet's failed-pod backoff.
+    pub fn snapshot(&mut self, key: &ObjectKey, now: Timestamp) -> Option<Snapshot> {
+        let mut snapshot = self.cache.snapshot(key, now)?;
+        snapshot.failed_pod_backoff = self.backoffs.for_sync(key, &snapshot.daemon_set);
+        Some(snapshot)
+    }
+
+    /// Keeps the backoff entries a sync of `daemon_set` (as that sync read it) advanced.
+    pub fn record_backoff<'n>(
+        &mut self,
+        key: &ObjectKey,
+        daemon_set: &DaemonSetView,
+        updates: impl IntoIterator<Item = (&'n str, BackoffEntry)>,
+    ) {
+        self.backoffs.record(key, daemon_set, updates);
+    }
+
+    fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = (&'a ObjectKey, &'a Matcher)> + 'a {
         self.matchers
-            .range(prefix.clone()..)
-            .take_while(move |(key, _)| key.starts_with(&prefix))
+            .range(ObjectKey::new(namespace, "")..)
+            .take_while(move |(key, _)| key.namespace == namespace)
     }
 
     /// The DaemonSet a controller reference names, if it is a DaemonSet we know with that uid.
     /// Upstream: resolveControllerRef.
-    fn owner(&self, namespace: &str, controller: Option<&ControllerRef>) -> Option<String> {
+    fn owner(&self, namespace: &str, controller: Option<&ControllerRef>) -> Option<ObjectKey> {
         let controller = controller.filter(|c| c.kind == "DaemonSet")?;
-        let owner = key(namespace, &controller.name);
+        let owner = ObjectKey::new(namespace, controller.name.as_str());
         self.matchers
             .get(&owner)
             .filter(|m| m.uid == controller.uid.as_str())
             .map(|_| owner)
     }
 
-    fn selecting(&self, namespace: &str, labels: &Labels) -> Vec<String> {
+    fn selecting(&self, namespace: &str, labels: &Labels) -> Vec<ObjectKey> {
         self.in_namespace(namespace)
             .filter(|(_, m)| m.selects(labels))
             .map(|(k, _)| k.clone())
@@ -118,74 +90,72 @@ impl Stores {
     /// Applies an added or modified object and returns what it triggers.
     pub fn applied(
         &mut self,
-        kind: &str,
+        kind: Kind,
         object: &Value,
         expectations: &Expectations,
     ) -> Result<Triggered, ObjectError> {
-        let namespace = object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .filter(|n| !n.is_empty())
-            .unwrap_or("default")
-            .to_string();
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let mut triggered = Triggered::default();
         match kind {
-            "DaemonSet" => {
+            Kind::DaemonSet => self.daemon_set_applied(object, expectations),
+            Kind::Pod => {
+                let key = kind.key(object);
+                let old = self.cache.pod(&key);
                 self.cache.apply(kind, object)?;
-                let ds = key(&namespace, &name);
-                if let Some(view) = self.cache.daemon_set(&namespace, &name) {
-                    // Upstream: updateDaemonset handles a changed uid as a delete of the old object.
-                    if self.matchers.get(&ds).is_some_and(|old| old.uid != view.uid) {
-                        expectations.forget(&ds);
-                    }
-                    self.matchers.insert(ds.clone(), Matcher::compile(&view));
-                }
-                triggered.now.push(ds);
+                Ok(match self.cache.pod(&key) {
+                    Some(new) => self.pod_changed(&key.namespace, old.as_deref(), &new, expectations),
+                    None => Triggered::default(),
+                })
             }
-            "Pod" => {
-                let old = self.cache.pod(&namespace, &name);
-                self.cache.apply(kind, object)?;
-                let Some(new) = self.cache.pod(&namespace, &name) else {
-                    return Ok(triggered);
-                };
-                self.pod_changed(&namespace, old.as_deref(), &new, expectations, &mut triggered);
-            }
-            "Node" => {
-                let old = self.cache.node(&name).cloned();
-                self.cache.apply(kind, object)?;
-                let Some(new) = self.cache.node(&name) else {
-                    return Ok(triggered);
-                };
-                for (ds, matcher) in &self.matchers {
-                    let fire = match &old {
-                        // Upstream: addNode enqueues the DaemonSets that should run there.
-                        None => matcher.answer(new).0,
-                        Some(old) if old == new => false,
-                        Some(old) => matcher.answer(old) != matcher.answer(new),
-                    };
-                    if fire {
-                        triggered.now.push(ds.clone());
-                    }
-                }
-            }
-            "ControllerRevision" => {
-                self.cache.apply(kind, object)?;
-                if let Some(revision) = self.cache.revision(&namespace, &name) {
-                    match self.owner(&namespace, revision.controller.as_ref()) {
+            Kind::Node => self.node_applied(object),
+            Kind::ControllerRevision => {
+                let key = self.cache.apply(kind, object)?;
+                let mut triggered = Triggered::default();
+                if let Some(revision) = self.cache.revision(&key) {
+                    match self.owner(&key.namespace, revision.controller.as_ref()) {
                         Some(owner) => triggered.now.push(owner),
                         None if revision.controller.is_none() => {
-                            triggered.now = self.selecting(&namespace, &revision.labels);
+                            triggered.now = self.selecting(&key.namespace, &revision.labels);
                         }
                         None => {}
                     }
                 }
+                Ok(triggered)
             }
-            _ => {}
+        }
+    }
+
+    fn daemon_set_applied(&mut self, object: &Value, expectations: &Expectations) -> Result<Triggered, ObjectError> {
+        let key = self.cache.apply(Kind::DaemonSet, object)?;
+        if let Some(view) = self.cache.daemon_set(&key) {
+            // Upstream: updateDaemonset handles a changed uid as a delete of the old object.
+            if self.matchers.get(&key).is_some_and(|old| old.uid != view.uid) {
+                expectations.forget(&key);
+            }
+            self.matchers.insert(key.clone(), Matcher::compile(&view));
+        }
+        Ok(Triggered {
+            now: vec![key],
+            later: Vec::new(),
+        })
+    }
+
+    fn node_applied(&mut self, object: &Value) -> Result<Triggered, ObjectError> {
+        let name = Kind::Node.key(object).name;
+        let old = self.cache.node(&name).cloned();
+        self.cache.apply(Kind::Node, object)?;
+        let mut triggered = Triggered::default();
+        let Some(new) = self.cache.node(&name) else {
+            return Ok(triggered);
+        };
+        for (ds, matcher) in &self.matchers {
+            let fire = match &old {
+                // Upstream: addNode enqueues the DaemonSets that should run there.
+                None => matcher.answer(new).0,
+                Some(old) if old == new => false,
+                Some(old) => matcher.answer(old) != matcher.answer(new),
+            };
+            if fire {
+                triggered.now.push(ds.clone());
+            }
         }
         Ok(triggered)
     }
@@ -196,10 +166,10 @@ impl Stores {
         old: Option<&PodView>,
         new: &PodView,
         expectations: &Expectations,
-        triggered: &mut Triggered,
-    ) {
+    ) -> Triggered {
+        let mut triggered = Triggered::default();
         if old == Some(new) {
-            return;
+            return triggered;
         }
         let owner = self.owner(namespace, new.controller.as_ref());
         if new.is_terminating() {
@@ -208,7 +178,7 @@ impl Stores {
                 expectations.deletion_observed(&owner, &new.uid);
                 triggered.now.push(owner);
             }
-            return;
+            return triggered;
         }
         match old {
             None => {
@@ -239,29 +209,30 @@ impl Stores {
                 }
             }
         }
+        triggered
     }
 
     /// Removes a deleted object and returns what that triggers.
-    pub fn deleted(&mut self, kind: &str, namespace: &str, name: &str, expectations: &Expectations) -> Triggered {
+    pub fn deleted(&mut self, kind: Kind, key: &ObjectKey, expectations: &Expectations) -> Triggered {
         let mut triggered = Triggered::default();
         match kind {
-            "DaemonSet" => {
-                let ds = key(namespace, name);
-                self.matchers.remove(&ds);
-                expectations.forget(&ds);
-                triggered.now.push(ds);
+            Kind::DaemonSet => {
+                self.matchers.remove(key);
+                self.backoffs.forget(key);
+                expectations.forget(key);
+                triggered.now.push(key.clone());
             }
-            "Pod" => {
-                if let Some(old) = self.cache.pod(namespace, name)
-                    && let Some(owner) = self.owner(namespace, old.controller.as_ref())
+            Kind::Pod => {
+                if let Some(old) = self.cache.pod(key)
+                    && let Some(owner) = self.owner(&key.namespace, old.controller.as_ref())
                 {
                     // Upstream: deletePod (orphans trigger nothing).
                     expectations.deletion_observed(&owner, &old.uid);
                     triggered.now.push(owner);
                 }
             }
-            "Node" => {
-                if let Some(old) = self.cache.node(name) {
+            Kind::Node => {
+                if let Some(old) = self.cache.node(&key.name) {
                     triggered.now = self
                         .matchers
                         .iter()
@@ -273,16 +244,15 @@ impl Stores {
                         .collect();
                 }
             }
-            "ControllerRevision" => {
-                if let Some(revision) = self.cache.revision(namespace, name) {
+            Kind::ControllerRevision => {
+                if let Some(revision) = self.cache.revision(key) {
                     triggered
                         .now
-                        .extend(self.owner(namespace, revision.controller.as_ref()));
+                        .extend(self.owner(&key.namespace, revision.controller.as_ref()));
                 }
             }
-            _ => {}
         }
-        self.cache.delete(kind, &stub(namespace, name));
+        self.cache.delete(kind, key);
         triggered
     }
 }
@@ -290,6 +260,7 @@ impl Stores {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn ds(name: &str, uid: &str, node_selector: Value) -> Value {
         json!({"metadata": {"name": name, "namespace": "ns", "uid": uid},
@@ -309,15 +280,19 @@ mod tests {
         pod
     }
 
+    fn ns(name: &str) -> ObjectKey {
+        ObjectKey::new("ns", name)
+    }
+
     fn node(name: &str, labels: Value) -> Value {
         json!({"metadata": {"name": name, "labels": labels}})
     }
 
-    fn stores() -> Stores {
-        let mut stores = Stores::default();
+    fn stores() -> Store {
+        let mut stores = Store::default();
         let expectations = Expectations::default();
         for object in [ds("linux", "u1", json!({"os": "linux"})), ds("any", "u2", json!({}))] {
-            stores.applied("DaemonSet", &object, &expectations).expect("valid");
+            stores.applied(Kind::DaemonSet, &object, &expectations).expect("valid");
         }
         stores
     }
@@ -327,19 +302,19 @@ mod tests {
         let mut stores = stores();
         let expectations = Expectations::default();
         let added = stores
-            .applied("Node", &node("n1", json!({"os": "windows"})), &expectations)
+            .applied(Kind::Node, &node("n1", json!({"os": "windows"})), &expectations)
             .expect("valid");
-        assert_eq!(added.now, vec!["ns/any"], "linux does not run on a windows node");
+        assert_eq!(added.now, vec![ns("any")], "linux does not run on a windows node");
         let same = stores
-            .applied("Node", &node("n1", json!({"os": "windows"})), &expectations)
+            .applied(Kind::Node, &node("n1", json!({"os": "windows"})), &expectations)
             .expect("valid");
         assert!(same.now.is_empty(), "an unchanged node (a heartbeat) fires nothing");
         let relabelled = stores
-            .applied("Node", &node("n1", json!({"os": "linux"})), &expectations)
+            .applied(Kind::Node, &node("n1", json!({"os": "linux"})), &expectations)
             .expect("valid");
-        assert_eq!(relabelled.now, vec!["ns/linux"]);
-        let deleted = stores.deleted("Node", "", "n1", &expectations);
-        assert_eq!(deleted.now, vec!["ns/any", "ns/linux"]);
+        assert_eq!(relabelled.now, vec![ns("linux")]);
+        let deleted = stores.deleted(Kind::Node, &ObjectKey::new("", "n1"), &expectations);
+        assert_eq!(deleted.now, vec![ns("any"), ns("linux")]);
     }
 
     #[test]
@@ -347,31 +322,39 @@ mod tests {
         let mut stores = stores();
         let expectations = Expectations::default();
         let start = std::time::Instant::now();
-        expectations.set("ns/linux", 1, ["uid-p1"], start);
+        expectations.set(&ns("linux"), 1, ["uid-p1"], start);
         let created = stores
-            .applied("Pod", &pod("p1", "linux", Some(("linux", "u1")), false), &expectations)
+            .applied(
+                Kind::Pod,
+                &pod("p1", "linux", Some(("linux", "u1")), false),
+                &expectations,
+            )
             .expect("valid");
-        assert_eq!(created.now, vec!["ns/linux"]);
-        assert_eq!(expectations.pending("ns/linux"), Some((0, 1)), "creation observed");
+        assert_eq!(created.now, vec![ns("linux")]);
+        assert_eq!(expectations.pending(&ns("linux")), Some((0, 1)), "creation observed");
         let ready = stores
-            .applied("Pod", &pod("p1", "linux", Some(("linux", "u1")), true), &expectations)
+            .applied(
+                Kind::Pod,
+                &pod("p1", "linux", Some(("linux", "u1")), true),
+                &expectations,
+            )
             .expect("valid");
         assert_eq!(
             ready.later,
-            vec![("ns/linux".to_string(), Duration::from_secs(6))],
+            vec![(ns("linux"), Duration::from_secs(6))],
             "minReadySeconds + 1 s"
         );
         let mut terminating = pod("p1", "linux", Some(("linux", "u1")), true);
         terminating["metadata"]["deletionTimestamp"] = json!("2026-11-25T12:00:00Z");
-        stores.applied("Pod", &terminating, &expectations).expect("valid");
+        stores.applied(Kind::Pod, &terminating, &expectations).expect("valid");
         assert!(
-            expectations.satisfied("ns/linux", start),
+            expectations.satisfied(&ns("linux"), start),
             "deletion observed at the deletion mark"
         );
 
         let forged = stores
             .applied(
-                "Pod",
+                Kind::Pod,
                 &pod("p2", "linux", Some(("linux", "other-uid")), false),
                 &expectations,
             )
@@ -381,14 +364,17 @@ mod tests {
             "a controller reference with another uid is not ours"
         );
         let orphan = stores
-            .applied("Pod", &pod("p3", "any", None, false), &expectations)
+            .applied(Kind::Pod, &pod("p3", "any", None, false), &expectations)
             .expect("valid");
         assert_eq!(
             orphan.now,
-            vec!["ns/any"],
+            vec![ns("any")],
             "an orphan fires the DaemonSets selecting it"
         );
-        assert!(stores.deleted("Pod", "ns", "p3", &expectations).now.is_empty());
-        assert_eq!(stores.deleted("Pod", "ns", "p1", &expectations).now, vec!["ns/linux"]);
+        assert!(stores.deleted(Kind::Pod, &ns("p3"), &expectations).now.is_empty());
+        assert_eq!(
+            stores.deleted(Kind::Pod, &ns("p1"), &expectations).now,
+            vec![ns("linux")]
+        );
     }
 }

@@ -6,11 +6,14 @@
 //! second pod for a node nor a second delete of a pod. Deletes are tracked by pod uid: upstream's
 //! DaemonSet controller counts them, so the removal of a pod deleted by an earlier sync (a pod is
 //! observed twice: marked terminating, then gone) could satisfy a later sync's delete. A record older
-//! than the timeout counts as met (an event may have been lost). The clock is passed in.
+//! than the timeout counts as met (an event may have been lost). Pure: the clock is passed in.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::snapshot::ObjectKey;
 
 /// Upstream: ExpectationsTimeout.
 pub const EXPECTATIONS_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -23,33 +26,32 @@ struct Record {
     set_at: Instant,
 }
 
-/// Expectations of every DaemonSet, by `namespace/name`. Shared by the reconcilers and the watch
-/// event handlers, hence the lock; every operation is short.
+/// Expectations of every DaemonSet. Shared by the reconcilers and the watch event handlers, hence
+/// the lock; every operation is short.
 #[derive(Debug, Default)]
 pub struct Expectations {
-    records: Mutex<HashMap<String, Record>>,
+    records: Mutex<HashMap<ObjectKey, Record>>,
 }
 
 impl Expectations {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Record>) -> T) -> T {
-        let mut records = self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut records)
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<ObjectKey, Record>) -> T) -> T {
+        f(&mut self.records.lock())
     }
 
     /// Records that a sync is about to issue `adds` creates and delete the pods with `delete_uids`.
     /// Upstream: SetExpectations / ExpectDeletions (overwrites any earlier record).
-    pub fn set<'u>(&self, key: &str, adds: usize, delete_uids: impl IntoIterator<Item = &'u str>, now: Instant) {
+    pub fn set<'u>(&self, key: &ObjectKey, adds: usize, delete_uids: impl IntoIterator<Item = &'u str>, now: Instant) {
         let record = Record {
             adds: adds as i64,
             deletes: delete_uids.into_iter().map(str::to_string).collect(),
             set_at: now,
         };
-        self.with(|records| records.insert(key.to_string(), record));
+        self.with(|records| records.insert(key.clone(), record));
     }
 
     /// Whether a sync may act: no record, both counts reached, or the record timed out.
     /// Upstream: SatisfiedExpectations / ControlleeExpectations.Fulfilled / isExpired.
-    pub fn satisfied(&self, key: &str, now: Instant) -> bool {
+    pub fn satisfied(&self, key: &ObjectKey, now: Instant) -> bool {
         self.with(|records| match records.get(key) {
             None => true,
             Some(record) => {
@@ -60,13 +62,13 @@ impl Expectations {
     }
 
     /// A pod this DaemonSet created was observed, or one create failed. Upstream: CreationObserved.
-    pub fn creation_observed(&self, key: &str) {
+    pub fn creation_observed(&self, key: &ObjectKey) {
         self.lower_creates(key, 1);
     }
 
     /// The pod with `uid` was observed terminating or gone, or its delete failed; other pods' deletions
     /// do not count. Upstream: UIDTrackingControllerExpectations.DeletionObserved.
-    pub fn deletion_observed(&self, key: &str, uid: &str) {
+    pub fn deletion_observed(&self, key: &ObjectKey, uid: &str) {
         self.with(|records| {
             if let Some(record) = records.get_mut(key) {
                 record.deletes.remove(uid);
@@ -75,7 +77,7 @@ impl Expectations {
     }
 
     /// Creates that will not happen (slow start stopped after a failed batch). Upstream: LowerExpectations.
-    pub fn lower_creates(&self, key: &str, adds: usize) {
+    pub fn lower_creates(&self, key: &ObjectKey, adds: usize) {
         self.with(|records| {
             if let Some(record) = records.get_mut(key) {
                 record.adds -= adds as i64;
@@ -84,7 +86,7 @@ impl Expectations {
     }
 
     /// Forgets a DaemonSet (it was deleted). Upstream: DeleteExpectations.
-    pub fn forget(&self, key: &str) {
+    pub fn forget(&self, key: &ObjectKey) {
         self.with(|records| records.remove(key));
     }
 
@@ -102,7 +104,7 @@ impl Expectations {
     }
 
     /// (creates, deletes) still expected, for metrics and logs.
-    pub fn pending(&self, key: &str) -> Option<(i64, usize)> {
+    pub fn pending(&self, key: &ObjectKey) -> Option<(i64, usize)> {
         self.with(|records| records.get(key).map(|r| (r.adds.max(0), r.deletes.len())))
     }
 }
@@ -111,54 +113,58 @@ impl Expectations {
 mod tests {
     use super::*;
 
+    fn ds() -> ObjectKey {
+        ObjectKey::new("ns", "ds")
+    }
+
     // Mirrors controller_utils_test.go TestControllerExpectations and TestUIDExpectations: creates and
     // deletes must both be observed; a fresh set overwrites; a record older than the timeout is met.
     #[test]
     fn expectations_are_met_by_observations_or_by_time() {
         let expectations = Expectations::default();
         let start = Instant::now();
-        assert!(expectations.satisfied("ns/ds", start), "no record means met");
+        assert!(expectations.satisfied(&ds(), start), "no record means met");
 
-        expectations.set("ns/ds", 2, ["uid-a"], start);
-        assert!(!expectations.satisfied("ns/ds", start));
-        expectations.creation_observed("ns/ds");
-        expectations.deletion_observed("ns/ds", "uid-a");
-        assert_eq!(expectations.pending("ns/ds"), Some((1, 0)));
-        assert!(!expectations.satisfied("ns/ds", start), "one create still expected");
-        expectations.creation_observed("ns/ds");
-        assert!(expectations.satisfied("ns/ds", start));
-        expectations.creation_observed("ns/ds");
-        assert!(expectations.satisfied("ns/ds", start), "extra observations keep it met");
+        expectations.set(&ds(), 2, ["uid-a"], start);
+        assert!(!expectations.satisfied(&ds(), start));
+        expectations.creation_observed(&ds());
+        expectations.deletion_observed(&ds(), "uid-a");
+        assert_eq!(expectations.pending(&ds()), Some((1, 0)));
+        assert!(!expectations.satisfied(&ds(), start), "one create still expected");
+        expectations.creation_observed(&ds());
+        assert!(expectations.satisfied(&ds(), start));
+        expectations.creation_observed(&ds());
+        assert!(expectations.satisfied(&ds(), start), "extra observations keep it met");
 
-        expectations.set("ns/ds", 3, [], start);
-        expectations.lower_creates("ns/ds", 2);
+        expectations.set(&ds(), 3, [], start);
+        expectations.lower_creates(&ds(), 2);
         assert!(
-            !expectations.satisfied("ns/ds", start + EXPECTATIONS_TIMEOUT),
+            !expectations.satisfied(&ds(), start + EXPECTATIONS_TIMEOUT),
             "not yet expired at the timeout"
         );
         assert!(
-            expectations.satisfied("ns/ds", start + EXPECTATIONS_TIMEOUT + Duration::from_secs(1)),
+            expectations.satisfied(&ds(), start + EXPECTATIONS_TIMEOUT + Duration::from_secs(1)),
             "expired"
         );
 
-        expectations.forget("ns/ds");
-        assert_eq!(expectations.pending("ns/ds"), None);
-        assert!(expectations.satisfied("ns/ds", start));
+        expectations.forget(&ds());
+        assert_eq!(expectations.pending(&ds()), None);
+        assert!(expectations.satisfied(&ds(), start));
     }
 
     #[test]
     fn only_the_expected_pods_deletions_count() {
         let expectations = Expectations::default();
         let start = Instant::now();
-        expectations.set("ns/ds", 0, ["uid-b"], start);
+        expectations.set(&ds(), 0, ["uid-b"], start);
         // A pod deleted by an earlier sync disappears now: it must not stand in for uid-b.
-        expectations.deletion_observed("ns/ds", "uid-a");
-        assert!(!expectations.satisfied("ns/ds", start));
-        expectations.deletion_observed("ns/ds", "uid-b");
-        assert!(expectations.satisfied("ns/ds", start));
-        expectations.deletion_observed("ns/ds", "uid-b");
+        expectations.deletion_observed(&ds(), "uid-a");
+        assert!(!expectations.satisfied(&ds(), start));
+        expectations.deletion_observed(&ds(), "uid-b");
+        assert!(expectations.satisfied(&ds(), start));
+        expectations.deletion_observed(&ds(), "uid-b");
         assert!(
-            expectations.satisfied("ns/ds", start),
+            expectations.satisfied(&ds(), start),
             "observed twice (terminating, gone): still met"
         );
     }
@@ -166,8 +172,8 @@ mod tests {
     #[test]
     fn observations_for_unknown_daemon_sets_are_ignored() {
         let expectations = Expectations::default();
-        expectations.creation_observed("ns/other");
-        expectations.deletion_observed("ns/other", "uid");
-        assert_eq!(expectations.pending("ns/other"), None);
+        expectations.creation_observed(&ObjectKey::new("ns", "other"));
+        expectations.deletion_observed(&ObjectKey::new("ns", "other"), "uid");
+        assert_eq!(expectations.pending(&ObjectKey::new("ns", "other")), None);
     }
 }

@@ -1,4 +1,4 @@
-//! Connecting to a cluster as kubectl does: --kubeconfig, --context, KUBECONFIG, then in-cluster (I/O).
+//! Client configuration resolved as kubectl does: --kubeconfig, --context, KUBECONFIG, then in-cluster (I/O).
 
 use std::path::PathBuf;
 

@@ -1,0 +1,9 @@
+//! The commands of the daemonroll binary (CLI edge: reads flags, files, the environment and the
+//! clock; prints).
+
+pub mod demo;
+mod duration;
+mod live;
+pub mod plan;
+pub mod run;
+pub mod sim;

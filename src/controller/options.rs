@@ -1,0 +1,37 @@
+//! What `daemonroll run` manages and how hard it works (no I/O).
+
+use std::time::Duration;
+
+use crate::snapshot::DEFAULT_BURST_REPLICAS;
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Only DaemonSets (and their pods and revisions) in this namespace.
+    pub namespace: Option<String>,
+    /// Only DaemonSets whose labels match this selector.
+    pub selector: Option<String>,
+    /// DaemonSets synced in parallel.
+    pub workers: u16,
+    /// Creates (and deletes) one sync may issue.
+    pub burst_replicas: usize,
+    /// Least time between two status writes of one DaemonSet; a deferred status is written when it ends.
+    pub status_interval: Duration,
+    /// Distinguishes this replica in Events.
+    pub instance: Option<String>,
+    /// Client-side limit on API requests of the executor: (queries per second, burst).
+    pub api_rate_limit: Option<(f64, u32)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            namespace: None,
+            selector: None,
+            workers: 2,
+            burst_replicas: DEFAULT_BURST_REPLICAS,
+            status_interval: Duration::from_secs(1),
+            instance: None,
+            api_rate_limit: None,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! One reconcile of one DaemonSet: a Snapshot from the store, the plan, status spacing, the
+//! executor's writes, and what the sync leaves for the next one (backoff, requeue) (I/O).
+//!
+//! Invariants: expectations are read before the cache (observations reach the cache before they
+//! lower expectations, so met expectations imply the cache shows the observed pods); a changed
+//! status is written at most once per `status_interval` per DaemonSet, and a deferred one is
+//! written when the interval ends; a sync that found its cache stale advances no backoff.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::DynamicObject;
+use kube::runtime::controller::Action;
+
+use super::Controller;
+use super::metrics::{ErrorLabels, OutcomeLabels};
+use crate::executor::{Applied, SyncError, Written};
+use crate::planner::{self, Plan};
+use crate::snapshot::ObjectKey;
+
+/// When to look again at a DaemonSet whose cached copy was found outdated.
+const STALE_RETRY: Duration = Duration::from_secs(1);
+
+/// The first retry delay of a failing DaemonSet, doubled per consecutive failure up to the maximum.
+/// Upstream: client-go workqueue DefaultControllerRateLimiter (its per-item exponential part).
+const RETRY_BASE: Duration = Duration::from_millis(5);
+const RETRY_MAX: Duration = Duration::from_secs(1000);
+
+impl Controller {
+    /// The Controller's reconcile function: runs the sync in a task of its own, so that a panic
+    /// fails only this sync, and records its outcome.
+    pub(super) async fn reconcile(object: Arc<DynamicObject>, this: Arc<Self>) -> Result<Action, SyncError> {
+        let key = key_of(&object);
+        let started = Instant::now();
+        let sync = tokio::spawn({
+            let this = Arc::clone(&this);
+            let key = key.clone();
+            async move { this.sync(&key).await }
+        });
+        let result = match sync.await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::error!(ds = %key, %error, "sync panicked");
+                Err(SyncError::Panicked)
+            }
+        };
+        this.record_outcome(started, &result);
+        match result {
+            Ok(requeue) => {
+                this.failures.lock().remove(&key);
+                Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The Controller's error policy: retry after the DaemonSet's next exponential delay.
+    pub(super) fn retry_after_failure(object: Arc<DynamicObject>, error: &SyncError, this: Arc<Self>) -> Action {
+        let key = key_of(&object);
+        let delay = {
+            let mut failures = this.failures.lock();
+            let count = failures.entry(key.clone()).or_default();
+            let delay = retry_delay(*count);
+            *count = count.saturating_add(1);
+            delay
+        };
+        tracing::warn!(ds = %key, %error, retry_in_ms = delay.as_millis() as u64, "sync failed");
+        Action::requeue(delay)
+    }
+
+    fn record_outcome(&self, started: Instant, result: &Result<Option<Duration>, SyncError>) {
+        self.metrics.sync_duration.observe(started.elapsed().as_secs_f64());
+        let outcome = if result.is_ok() { "success" } else { "error" };
+        self.metrics
+            .syncs
+            .get_or_create(&OutcomeLabels { result: outcome })
+            .inc();
+        if let Err(error) = result {
+            let kind = match error {
+                SyncError::Api(_) => "api",
+                SyncError::PodWrites { .. } => "pod_writes",
+                SyncError::Collision(_) => "collision",
+                SyncError::Panicked => "panic",
+            };
+            self.metrics.sync_errors.get_or_create(&ErrorLabels { kind }).inc();
+        }
+        let pending = self.expectations.pending_count(Instant::now());
+        self.metrics.expectations_pending.set(pending as i64);
+    }
+
+    /// One sync of `key`; returns when to sync again regardless of events.
+    async fn sync(&self, key: &ObjectKey) -> Result<Option<Duration>, SyncError> {
+        let started = Instant::now();
+        let satisfied = self.expectations.satisfied(key, started);
+        let Some(mut snapshot) = self.store.lock().snapshot(key, chrono::Utc::now()) else {
+            tracing::debug!(ds = %key, "DaemonSet not cached (deleted, or unreadable): nothing to do");
+            return Ok(None);
+        };
+        snapshot.expectations_satisfied = satisfied;
+        snapshot.burst_replicas = self.options.burst_replicas;
+
+        let plan = planner::plan(&snapshot);
+        self.report(key, &plan);
+        let (write_status, status_wait) = self.status_spacing(key, &plan, started);
+        let result = self.executor.apply(key, &plan, write_status).await;
+        // Upstream advances a node's failed-pod backoff when manage picks the pod, whatever the delete
+        // returns; a sync that wrote nothing (stale cache) picked nothing.
+        if !plan.backoff_updates.is_empty() && !matches!(result, Ok(Applied::Stale)) {
+            let updates = plan.backoff_updates.iter().map(|(node, entry)| (*node, *entry));
+            self.store.lock().record_backoff(key, &snapshot.daemon_set, updates);
+        }
+        let requeue = earliest(plan.requeue_after, status_wait);
+        tracing::debug!(ds = %key, elapsed_ms = started.elapsed().as_millis() as u64, "synced");
+        match result? {
+            Applied::Written(written) => {
+                self.record_written(key, &written);
+                Ok(requeue)
+            }
+            // The watch brings the newer DaemonSet and a sync with it; this requeue is a safety net.
+            Applied::Stale => Ok(Some(STALE_RETRY)),
+        }
+    }
+
+    /// Logs what the plan found and exports its status.
+    fn report(&self, key: &ObjectKey, plan: &Plan<'_>) {
+        if let Some(update) = &plan.status {
+            let current = update.status.observed_generation >= plan.daemon_set.generation;
+            self.metrics.record_status(key, &update.status.counts, current);
+        }
+        for problem in &plan.problems {
+            tracing::debug!(ds = %key, problem, "sync problem");
+        }
+        for event in plan.events.iter().filter(|e| e.warning) {
+            tracing::warn!(ds = %key, reason = event.reason, "{}", event.message);
+        }
+    }
+
+    /// Whether this sync may write a changed status, and if not, how long until it may.
+    fn status_spacing(&self, key: &ObjectKey, plan: &Plan<'_>, now: Instant) -> (bool, Option<Duration>) {
+        if !plan.status.is_some_and(|status| status.changed) {
+            return (true, None);
+        }
+        let Some(last) = self.last_status_write.lock().get(key).copied() else {
+            return (true, None);
+        };
+        let since = now.saturating_duration_since(last);
+        match self.options.status_interval.checked_sub(since) {
+            Some(wait) if !wait.is_zero() => (false, Some(wait)),
+            _ => (true, None),
+        }
+    }
+
+    fn record_written(&self, key: &ObjectKey, written: &Written) {
+        self.metrics.pods_created.inc_by(written.created as u64);
+        self.metrics.pods_deleted.inc_by(written.deleted as u64);
+        if written.status_written {
+            self.last_status_write.lock().insert(key.clone(), Instant::now());
+        }
+    }
+}
+
+fn key_of(object: &DynamicObject) -> ObjectKey {
+    let metadata = &object.metadata;
+    ObjectKey::new(
+        metadata.namespace.as_deref().unwrap_or_default(),
+        metadata.name.as_deref().unwrap_or_default(),
+    )
+}
+
+fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// 5 ms doubling per earlier consecutive failure, at most 1000 s.
+fn retry_delay(failures: u32) -> Duration {
+    RETRY_BASE
+        .checked_mul(1u32.checked_shl(failures).unwrap_or(u32::MAX))
+        .unwrap_or(RETRY_MAX)
+        .min(RETRY_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_start_at_5_ms_and_double_up_to_1000_s() {
+        let delays: Vec<Duration> = (0..4).map(retry_delay).collect();
+        assert_eq!(delays, [5, 10, 20, 40].map(Duration::from_millis).to_vec());
+        assert_eq!(retry_delay(30), RETRY_MAX);
+        assert_eq!(retry_delay(u32::MAX), RETRY_MAX);
+    }
+}

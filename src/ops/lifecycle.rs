@@ -1,0 +1,69 @@
+//! A controller process from start to stop: watches, then (once every store has synced and, with
+//! leader election, the lease is held) reconciles, until shutdown or a lost lease (I/O).
+//!
+//! Invariants: followers keep watching, so their caches are warm when they take over; the write
+//! gate closes before in-flight reconciles drain, so nothing is written once renewals stop; the
+//! lease is released only after a clean shutdown, never after it was lost.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use tokio::sync::oneshot;
+
+use super::leader::{LeaderElector, LeaderError};
+use crate::controller::Controller;
+
+/// Runs `controller` against `client` until `shutdown` resolves (Ok) or the lease is lost (Err).
+pub async fn run(
+    controller: Arc<Controller>,
+    client: &kube::Client,
+    mut elector: Option<LeaderElector>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), LeaderError> {
+    let watches = controller.start_watches(client);
+    let shutdown = shutdown.fuse();
+    tokio::pin!(shutdown);
+    let mut started = tokio::select! {
+        _ = controller.synced() => true,
+        _ = &mut shutdown => false,
+    };
+    if started && let Some(elector) = &mut elector {
+        tracing::info!("stores synced; waiting for the leader lease");
+        started = elector.acquire(&mut shutdown).await;
+    }
+    let mut outcome = Ok(());
+    if started {
+        controller.metrics().leader.set(1);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let reconciles = tokio::spawn(Arc::clone(&controller).run_reconciles(stopped.map(|_| ())));
+        outcome = match &mut elector {
+            Some(elector) => elector.hold(&mut shutdown).await,
+            None => {
+                (&mut shutdown).await;
+                Ok(())
+            }
+        };
+        if let Some(elector) = &elector {
+            // Renewals have stopped: nothing may be written from here on (in-flight writes are refused).
+            elector.stop_writing();
+        }
+        match &outcome {
+            Ok(()) => tracing::info!("shutting down: finishing in-flight syncs"),
+            Err(error) => tracing::error!(%error, "stopping: writes are stopped"),
+        }
+        let _ = stop.send(());
+        if let Err(error) = reconciles.await {
+            tracing::error!(%error, "the reconcile loop ended abnormally");
+        }
+        controller.metrics().leader.set(0);
+    }
+    if outcome.is_ok()
+        && let Some(elector) = &mut elector
+    {
+        elector.release().await;
+    }
+    for watch in watches {
+        watch.abort();
+    }
+    outcome
+}
