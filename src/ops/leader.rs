@@ -8,6 +8,14 @@
 //!   change (local clock only, so clock skew between machines does not matter);
 //! - the write gate closes the moment a renewal deadline passes, before anything else happens;
 //! - releasing writes an empty holder and a 1 s duration, so a follower takes over at its next try.
+//!
+//! Why not the kube-lease-manager crate (0.13, built on kube 5): it judges another holder's lease
+//! by that holder's `renewTime` against this machine's clock (`renewTime + leaseDurationSeconds`
+//! compared with `SystemTime::now`). With the default 15 s lease renewed every 2 s, a replica whose
+//! clock runs 14 s ahead finds the leader's lease expired about 1 s after each renewal and takes it
+//! while the leader still writes; client-go, and this module, count from when this process saw the
+//! record change, so skew does not matter. It also takes whole seconds, where the HA tests run a
+//! 3 s lease, a 2 s deadline and a 500 ms retry period.
 
 use std::time::{Duration, Instant};
 
