@@ -195,58 +195,15 @@ async fn demo() -> Result<()> {
         live: std::io::stdout().is_terminal(),
         last: String::new(),
     };
-    let fleet = FleetConfig {
-        ready_after: Duration::from_millis(1200),
-        ..FleetConfig::default()
-    };
-    let sim = Simulator::start(SimConfig {
-        nodes: NODES,
-        fleet,
-        ..SimConfig::default()
-    })
-    .await
-    .context("cannot start the simulated cluster")?;
-    sim.fleet
-        .set_node_ready(NOT_READY_NODE, false)
-        .map_err(|error| anyhow::anyhow!("cannot mark {NOT_READY_NODE} NotReady: {error:?}"))?;
-    screen.say(&format!(
-        "daemonroll demo: a simulated cluster of {NODES} nodes at {} ({NOT_READY_NODE} is NotReady)",
-        sim.url()
-    ));
-
+    let sim = start_cluster(&mut screen).await?;
     let config = kube::Config::new(sim.url().parse().context("simulator URL")?);
     let client = client_from_config(config)?;
-    let controller = Controller::new(
-        client.clone(),
-        Options::default(),
-        WriteGate::open(),
-        Default::default(),
-    );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let run_client = client.clone();
-    let running = tokio::spawn(async move {
-        let stop = async move {
-            let _ = stopped.await;
-        };
-        let _ = lifecycle::run(controller, &run_client, None, stop).await;
-    });
+    let (stop, running) = start_controller(client.clone());
     let api = ApiClient::new(client);
 
-    let daemon_set = json!({
-        "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": NAME, "namespace": "default"},
-        "spec": {
-            "selector": {"matchLabels": {"app": NAME}},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}},
-            "template": {
-                "metadata": {"labels": {"app": NAME}},
-                "spec": {"containers": [{"name": "agent", "image": "example.org/node-agent:1.0"}]}
-            }
-        }
-    });
     screen.say("\n1. Creating DaemonSet node-agent (image node-agent:1.0, maxUnavailable 20%)");
     let step = Instant::now();
-    api.create("/apis/apps/v1/namespaces/default/daemonsets", &daemon_set)
+    api.create("/apis/apps/v1/namespaces/default/daemonsets", &daemon_set())
         .await
         .context("cannot create the DaemonSet")?;
     follow(&api, &sim, &mut screen, None).await?;
@@ -265,6 +222,73 @@ async fn demo() -> Result<()> {
     follow(&api, &sim, &mut screen, Some(Waves::new(seen))).await?;
     screen.say(&format!("   rolled out in {:.1}s", step.elapsed().as_secs_f64()));
 
+    screen.say(&summary(&sim, began));
+    screen.say("Next: `daemonroll sim --nodes 50` serves a cluster for kubectl and `daemonroll run` (see the README).");
+
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
+    sim.stop().await;
+    Ok(())
+}
+
+/// The simulated cluster, one node NotReady.
+async fn start_cluster(screen: &mut Screen) -> Result<Simulator> {
+    let fleet = FleetConfig {
+        ready_after: Duration::from_millis(1200),
+        ..FleetConfig::default()
+    };
+    let sim = Simulator::start(SimConfig {
+        nodes: NODES,
+        fleet,
+        ..SimConfig::default()
+    })
+    .await
+    .context("cannot start the simulated cluster")?;
+    sim.fleet
+        .set_node_ready(NOT_READY_NODE, false)
+        .map_err(|error| anyhow::anyhow!("cannot mark {NOT_READY_NODE} NotReady: {error:?}"))?;
+    screen.say(&format!(
+        "daemonroll demo: a simulated cluster of {NODES} nodes at {} ({NOT_READY_NODE} is NotReady)",
+        sim.url()
+    ));
+    Ok(sim)
+}
+
+/// The controller in this process, stopped by the returned sender.
+fn start_controller(client: kube::Client) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let controller = Controller::new(
+        client.clone(),
+        Options::default(),
+        WriteGate::open(),
+        Default::default(),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopped.await;
+        };
+        let _ = lifecycle::run(controller, &client, None, stop).await;
+    });
+    (stop, running)
+}
+
+fn daemon_set() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": NAME, "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": NAME}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "20%"}},
+            "template": {
+                "metadata": {"labels": {"app": NAME}},
+                "spec": {"containers": [{"name": "agent", "image": "example.org/node-agent:1.0"}]}
+            }
+        }
+    })
+}
+
+/// What daemonroll wrote, from the simulator's timeline.
+fn summary(sim: &Simulator, began: Instant) -> String {
     let timeline = sim.store.timeline();
     let count = |kind: &str, verb: &str| {
         timeline
@@ -272,18 +296,12 @@ async fn demo() -> Result<()> {
             .filter(|r| r.actor == "daemonroll" && r.kind == kind && r.verb == verb)
             .count()
     };
-    screen.say(&format!(
+    format!(
         "\ndaemonroll wrote {} pod creates, {} pod deletes, {} status updates and {} revisions in {:.1}s.",
         count("Pod", "create"),
         count("Pod", "delete"),
         count("DaemonSet", "status"),
         count("ControllerRevision", "create"),
         began.elapsed().as_secs_f64()
-    ));
-    screen.say("Next: `daemonroll sim --nodes 50` serves a cluster for kubectl and `daemonroll run` (see the README).");
-
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), running).await;
-    sim.stop().await;
-    Ok(())
+    )
 }
