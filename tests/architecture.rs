@@ -1,8 +1,67 @@
-//! The library's folders form a stack in which every import points down (ARCHITECTURE.md, "Folders
-//! and what they may import"); this test reads every `crate::` path in `src/` and fails on one
-//! that points up or sideways, and on any import into or out of the simulator.
+//! The rules of ARCHITECTURE.md that a reader of the source can check, checked:
+//! - the planner, history, snapshot and store code is pure: no async, no clock, no environment, no
+//!   I/O, no printing (a file's unit tests, from its `#[cfg(test)]` line on, may read a clock);
+//! - the library's folders form a stack in which every import points down ("Folders and what
+//!   they may import"): every `crate::` path in `src/` is read, and one that points up or
+//!   sideways fails, as does any import into or out of the simulator.
 
 use std::path::{Path, PathBuf};
+
+fn rust_files(folder: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(folder).expect("source folder is readable") {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+const PURE_FOLDERS: [&str; 4] = ["src/planner", "src/history", "src/snapshot", "src/store"];
+
+const FORBIDDEN: [(&str, &str); 12] = [
+    ("async ", "async code"),
+    (".await", "async code"),
+    ("Utc::now", "a clock read"),
+    ("Local::now", "a clock read"),
+    ("SystemTime", "a clock read"),
+    ("Instant::now", "a clock read"),
+    ("std::env", "an environment read"),
+    ("std::fs", "file I/O"),
+    ("std::net", "network I/O"),
+    ("kube::", "an API client"),
+    ("println!", "printing (library code logs through tracing)"),
+    ("tokio", "an async runtime"),
+];
+
+#[test]
+fn planner_history_snapshot_and_store_code_has_no_io_clock_or_async() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for folder in PURE_FOLDERS {
+        rust_files(&root.join(folder), &mut files);
+    }
+    assert!(files.len() >= 10, "expected the pure modules' files, found {files:?}");
+    let mut violations = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source file is readable");
+        let library_code = text.lines().take_while(|line| line.trim() != "#[cfg(test)]");
+        for (number, line) in library_code.enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for (pattern, what) in FORBIDDEN {
+                if code.contains(pattern) {
+                    violations.push(format!("{}:{}: {what} ({pattern:?})", file.display(), number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "impure code in pure modules:\n{}",
+        violations.join("\n")
+    );
+}
 
 /// Each folder's layer: a folder may import folders of lower layers only. `sim` has no layer: it
 /// imports nothing of the controller, and nothing of the library imports it.
@@ -20,17 +79,6 @@ const LAYERS: [(&str, u8); 9] = [
 
 fn layer(folder: &str) -> Option<u8> {
     LAYERS.iter().find(|(name, _)| *name == folder).map(|(_, layer)| *layer)
-}
-
-fn rust_files(folder: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(folder).expect("source folder is readable") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            found.push(path);
-        }
-    }
 }
 
 /// The folders `code` names as `crate::<folder>`.
