@@ -1,8 +1,9 @@
 //! One watch per kind: every event goes to the store, whose answer is which DaemonSets to
 //! reconcile; DaemonSet events also go to the Controller's own store of DaemonSets (I/O).
 //!
-//! Invariant: an object missing from a re-list (deleted while the watch was down) is handled as a
-//! deletion, so the store never keeps an object the API server no longer has.
+//! Invariants: an object missing from a re-list (deleted while the watch was down) is handled as a
+//! deletion, so the store never keeps an object the API server no longer has; every DaemonSet of a
+//! re-list is triggered again once the Controller's store of DaemonSets shows the re-list.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio::task::JoinHandle;
 use super::{Controller, resource};
 use crate::executor::events::{DaemonSetEvent, daemon_set_reference};
 use crate::snapshot::ObjectKey;
-use crate::store::Kind;
+use crate::store::{Kind, Triggered};
 
 impl Controller {
     /// Starts one watch per kind; the tasks run until aborted. Followers run them too, so that
@@ -72,7 +73,17 @@ impl Controller {
                     self.on_applied(kind, &value);
                 }
                 watcher::Event::InitDone => {
-                    self.forget_unlisted(kind, listed.take().unwrap_or_default());
+                    let listed = listed.take().unwrap_or_default();
+                    if kind == Kind::DaemonSet {
+                        // The Controller's store shows a re-list only from here on: a DaemonSet
+                        // first seen in it was skipped when its own trigger came.
+                        let relisted = Triggered {
+                            now: listed.iter().cloned().collect(),
+                            later: Vec::new(),
+                        };
+                        self.triggers.send(relisted);
+                    }
+                    self.forget_unlisted(kind, listed);
                     if !synced {
                         synced = true;
                         self.synced_kinds.send_modify(|count| *count += 1);
