@@ -7,9 +7,10 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -120,11 +121,11 @@ impl Fleet {
     }
 
     fn config(&self) -> FleetConfig {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config.lock().clone()
     }
 
     pub fn set_image_behaviour(&self, image: &str, behaviour: Option<ImageBehaviour>) {
-        let mut config = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        let mut config = self.config.lock();
         match behaviour {
             Some(behaviour) => config.images.insert(image.to_string(), behaviour),
             None => config.images.remove(image),
@@ -132,7 +133,7 @@ impl Fleet {
     }
 
     pub fn set_ready_after(&self, delay: Duration) {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).ready_after = delay;
+        self.config.lock().ready_after = delay;
     }
 
     fn edit_node(&self, name: &str, edit: impl FnOnce(&mut Value)) -> Result<(), ApiError> {

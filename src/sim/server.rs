@@ -1,7 +1,7 @@
 //! The HTTP front of the simulated API server: routing, verbs, bodies, responses (I/O: HTTP).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use super::admission;
@@ -442,7 +443,7 @@ impl Request<'_> {
             let name = match (&explicit, &generate) {
                 (Some(name), _) => name.clone(),
                 (None, Some(prefix)) => {
-                    let mut random = self.state.random.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut random = self.state.random.lock();
                     format!("{prefix}{}", admission::random_suffix(&mut random))
                 }
                 (None, None) => {
