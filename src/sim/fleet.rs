@@ -132,10 +132,6 @@ impl Fleet {
         };
     }
 
-    pub fn set_ready_after(&self, delay: Duration) {
-        self.config.lock().ready_after = delay;
-    }
-
     fn edit_node(&self, name: &str, edit: impl FnOnce(&mut Value)) -> Result<(), ApiError> {
         self.store.write(nodes(), "", name, ACTOR, "update", |current, _| {
             let mut node = current.cloned().ok_or_else(|| ApiError::not_found(nodes(), name))?;
