@@ -5,17 +5,22 @@
 //! in the controller cannot be hidden by the same bug in the cluster it is tested against.
 
 pub mod access;
+mod admin;
 pub mod admission;
 pub mod cluster;
 pub mod discovery;
 pub mod errors;
 pub mod faults;
 pub mod fleet;
+pub mod gc;
 pub mod patch;
 pub mod resources;
+mod response;
 pub mod scheduling;
 pub mod selectors;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod table;
+mod verbs;
 pub mod watch;
