@@ -1,5 +1,6 @@
-//! Every request the simulated API server answered, by caller, verb and resource: what an RBAC role
-//! for a caller must allow (reads included, which the write timeline does not show).
+//! Every request the simulated API server answered, by caller, verb and resource (no I/O).
+//!
+//! What an RBAC role for a caller must allow, reads included, which the write timeline does not show.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
-//! The simulator's own admin API under `/sim/v1`: the write timeline, fault rules, node operations
-//! and image behaviours, for tests and the CLI (I/O: HTTP).
+//! The simulator's own admin API under `/sim/v1`, for tests and the CLI (I/O: HTTP).
+//!
+//! The write timeline, fault rules, node operations and image behaviours.
 
 use axum::Router;
 use axum::body::Bytes;

@@ -1,9 +1,9 @@
-//! What the API server does to an object before storing it: metadata, defaults, validation,
-//! generation bumps and status/spec separation (no I/O; the caller supplies time and names).
+//! What the API server does to an object before storing it (no I/O; the caller supplies time and names).
 //!
-//! Follows kube-apiserver: pkg/apis/apps/v1/defaults.go and pkg/apis/core/v1/defaults.go (defaults),
-//! pkg/apis/apps/validation (DaemonSet validation), pkg/registry/apps/daemonset/strategy.go
-//! (generation and template-generation bumps, status handling).
+//! Metadata, defaults, validation, generation bumps and status/spec separation. Follows kube-apiserver's
+//! packages pkg/apis/apps/v1 and pkg/apis/core/v1 (defaults), pkg/apis/apps/validation (DaemonSet
+//! validation) and pkg/registry/apps/daemonset (the DaemonSet strategy: generation and
+//! template-generation bumps, status handling).
 
 use serde_json::{Map, Value, json};
 
@@ -312,7 +312,7 @@ pub fn prepare_create(
     }
     match resource.kind {
         "DaemonSet" => {
-            // strategy.go PrepareForCreate: template generation 1, status cleared.
+            // The DaemonSet strategy's PrepareForCreate: template generation 1, status cleared.
             let metadata = child(&mut object, "metadata");
             let annotations = object_mut(metadata.entry("annotations").or_insert_with(|| json!({})));
             annotations.insert(TEMPLATE_GENERATION_ANNOTATION.into(), json!("1"));
@@ -443,7 +443,8 @@ fn check_uid_precondition(resource: &Resource, name: &str, current: &Value, requ
     Ok(())
 }
 
-/// strategy.go PrepareForUpdate: a template change bumps both generations; other spec changes only generation.
+/// The DaemonSet strategy's PrepareForUpdate: a template change bumps both generations; other spec
+/// changes only generation.
 fn bump_daemon_set_generations(current: &Value, requested: &mut Value) {
     let generation = current
         .pointer("/metadata/generation")

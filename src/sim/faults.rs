@@ -1,5 +1,6 @@
-//! Fault injection: errors, latency, dropped watches and expired resumes, per verb and resource,
-//! decided by a seeded random generator so that a run repeats (no I/O; the server applies them).
+//! Fault injection per verb and resource, decided by a seeded random generator (no I/O; the server applies it).
+//!
+//! Errors, latency, dropped watches and expired resumes; the same seed and requests repeat the same faults.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! The simulated fleet: a scheduler, kubelets, the node lifecycle controller, the taint manager and
-//! the pod garbage collector, all driven by store events (I/O: tokio task, clock). What an operator
-//! or a test does to nodes and images is in `operations`.
+//! The simulated fleet's controllers, driven by store events (I/O: tokio task, clock).
+//!
+//! A scheduler, kubelets, the node lifecycle controller, the taint manager and the pod garbage
+//! collector. What an operator or a test does to nodes and images is in `operations`.
 //!
 //! Invariants: every change is written through the store with a check of the object's current state,
 //! so these components never fight each other or the controller under test; decisions are taken

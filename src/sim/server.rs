@@ -1,5 +1,7 @@
-//! The HTTP front of the simulated API server: routes, and for resource paths the caller, the
-//! access log and the injected faults before the verb is served (I/O: HTTP, clock).
+//! The HTTP front of the simulated API server: routes, and the start of every resource request (I/O: HTTP, clock).
+//!
+//! For a resource path it names the caller, records the access and applies the injected faults, then
+//! hands the request to its verb.
 
 use axum::Router;
 use axum::body::Bytes;

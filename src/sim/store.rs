@@ -1,4 +1,4 @@
-//! The simulated cluster's object store: JSON objects, resourceVersions, the watch log, the write timeline.
+//! The simulated cluster's object store: objects, resourceVersions, the watch log, the write timeline (no I/O).
 //!
 //! Invariants: every write takes the next resourceVersion (one counter for all types, as etcd's
 //! revision); an event is logged and broadcast under the same lock that applied the write, so a

@@ -1,7 +1,7 @@
 //! `meta.k8s.io/v1 Table` responses, so that `kubectl get` prints real columns (no I/O but `now`).
 //!
-//! Column sets follow kube-apiserver's printers (pkg/printers/internalversion): see
-//! shared/reference/kubectl-against-a-simulator.md "Server-side printing".
+//! Column sets follow kube-apiserver's server-side printers (pkg/printers/internalversion), which
+//! `kubectl get` shows as they come.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};

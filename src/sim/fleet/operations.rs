@@ -1,5 +1,6 @@
-//! What an operator, the admin API or a test does to the fleet from outside: node readiness,
-//! cordons, taints, labels, nodes added or removed, image behaviours (no I/O; writes through the store).
+//! What is done to the fleet from outside, by an operator, the admin API or a test (no I/O; writes through the store).
+//!
+//! Node readiness, cordons, taints, labels, nodes added or removed, image behaviours.
 
 use serde_json::{Value, json};
 

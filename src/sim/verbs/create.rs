@@ -1,5 +1,4 @@
-//! The create verbs: POST of a new object (explicit or generated name) and POST of a pod's
-//! `binding` subresource (no I/O; writes through the store).
+//! The create verbs: POST of a new object, and of a pod's `binding` subresource (no I/O; writes through the store).
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,5 +1,6 @@
-//! The delete verb: preconditions, finalizers, graceful pod termination, and owner-reference garbage
-//! collection of what is removed at once (no I/O; writes through the store).
+//! The delete verb: preconditions, finalizers, graceful pod termination, removal (no I/O; writes through the store).
+//!
+//! An object removed at once takes its dependents with it, or releases them, by owner-reference garbage collection.
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,6 +1,7 @@
-//! The resource verbs of the simulated API server (get, list, watch, create, bind, update, patch,
-//! delete), one file per verb family; this file holds the parsed request they serve and what every
-//! verb reads from it (no I/O; the verbs write through the store).
+//! The resource verbs of the simulated API server and the request they serve (no I/O; writes through the store).
+//!
+//! One file per verb family: read (get, list, watch), create (create, bind), update (update, patch),
+//! delete. This file holds the parsed request and what every verb reads from it.
 
 mod create;
 mod delete;

@@ -1,5 +1,4 @@
-//! The read verbs: get one object, list a collection (paged, or as a Table for kubectl), and watch
-//! (no I/O here; a watch's events are streamed by `sim::watch`).
+//! The read verbs: get, list (paged, or as a Table for kubectl) and watch (no I/O; `sim::watch` streams events).
 
 use std::sync::Arc;
 use std::time::Duration;

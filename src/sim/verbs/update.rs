@@ -1,5 +1,6 @@
-//! The update verbs: PUT and PATCH of an object or its status subresource, with `dryRun` previews
-//! and deletion once the last finalizer is removed (no I/O; writes through the store).
+//! The update verbs: PUT and PATCH of an object or its status subresource (no I/O; writes through the store).
+//!
+//! `dryRun=All` only previews; an update that removes the last finalizer of a deleted object deletes it.
 
 use std::sync::Arc;
 
