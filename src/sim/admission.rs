@@ -1,9 +1,9 @@
-//! What the API server does to an object before storing it: metadata, defaults, validation,
-//! generation bumps and status/spec separation (no I/O; the caller supplies time and names).
+//! What the API server does to an object before storing it (no I/O; the caller supplies time and names).
 //!
-//! Follows kube-apiserver: pkg/apis/apps/v1/defaults.go and pkg/apis/core/v1/defaults.go (defaults),
-//! pkg/apis/apps/validation (DaemonSet validation), pkg/registry/apps/daemonset/strategy.go
-//! (generation and template-generation bumps, status handling).
+//! Metadata, defaults, validation, generation bumps and status/spec separation. Follows kube-apiserver's
+//! packages pkg/apis/apps/v1 and pkg/apis/core/v1 (defaults), pkg/apis/apps/validation (DaemonSet
+//! validation) and pkg/registry/apps/daemonset (the DaemonSet strategy: generation and
+//! template-generation bumps, status handling).
 
 use serde_json::{Map, Value, json};
 
@@ -154,8 +154,30 @@ fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiErr
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let mut causes: Vec<(String, String)> = Vec::new();
     let spec = object.get("spec").cloned().unwrap_or(Value::Null);
+    let mut causes = selector_causes(&spec);
+    causes.extend(template_causes(&spec));
+    for (field, minimum) in [("minReadySeconds", 0), ("revisionHistoryLimit", 0)] {
+        if spec.get(field).and_then(Value::as_i64).is_some_and(|v| v < minimum) {
+            causes.push((
+                format!("spec.{field}"),
+                "Invalid value: must be greater than or equal to 0".into(),
+            ));
+        }
+    }
+    if spec.pointer("/updateStrategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
+        causes.extend(rolling_update_causes(&spec));
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(resource, name, &causes))
+    }
+}
+
+/// The selector is required, not empty, and matches the template's labels.
+fn selector_causes(spec: &Value) -> Vec<(String, String)> {
+    let mut causes: Vec<(String, String)> = Vec::new();
     let selector = spec.get("selector").filter(|s| !s.is_null());
     let labels = spec.pointer("/template/metadata/labels").cloned().unwrap_or(json!({}));
     match selector {
@@ -182,6 +204,12 @@ fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiErr
             }
         }
     }
+    causes
+}
+
+/// The pod template: restartPolicy Always, at least one container, every container with an image.
+fn template_causes(spec: &Value) -> Vec<(String, String)> {
+    let mut causes: Vec<(String, String)> = Vec::new();
     let restart = spec
         .pointer("/template/spec/restartPolicy")
         .and_then(Value::as_str)
@@ -204,60 +232,52 @@ fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiErr
             ));
         }
     }
-    for (field, minimum) in [("minReadySeconds", 0), ("revisionHistoryLimit", 0)] {
-        if spec.get(field).and_then(Value::as_i64).is_some_and(|v| v < minimum) {
-            causes.push((
-                format!("spec.{field}"),
-                "Invalid value: must be greater than or equal to 0".into(),
-            ));
-        }
-    }
-    if spec.pointer("/updateStrategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
-        let rolling = spec
-            .pointer("/updateStrategy/rollingUpdate")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut resolved = Vec::new();
-        for field in ["maxUnavailable", "maxSurge"] {
-            match int_or_percent(rolling.get(field)) {
-                Err(problem) => causes.push((
-                    format!("spec.updateStrategy.rollingUpdate.{field}"),
-                    format!("Invalid value: {problem}"),
-                )),
-                Ok(Some((value, percent))) => {
-                    if value < 0 {
-                        causes.push((
-                            format!("spec.updateStrategy.rollingUpdate.{field}"),
-                            "Invalid value: must be greater than or equal to 0".into(),
-                        ));
-                    } else if percent && value > 100 {
-                        causes.push((
-                            format!("spec.updateStrategy.rollingUpdate.{field}"),
-                            "Invalid value: must not be greater than 100%".into(),
-                        ));
-                    }
-                    resolved.push(value);
-                }
-                Ok(None) => resolved.push(0),
-            }
-        }
-        if resolved.len() == 2 && (resolved[0] == 0) == (resolved[1] == 0) {
-            let problem = if resolved[0] == 0 {
-                "may not be 0 when `maxSurge` is 0"
-            } else {
-                "may not be set when maxSurge is non-zero"
-            };
-            causes.push((
-                "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
+    causes
+}
+
+/// `maxUnavailable` and `maxSurge`: each an int or a percentage ≥ 0 (≤ 100%), exactly one of them non-zero.
+fn rolling_update_causes(spec: &Value) -> Vec<(String, String)> {
+    let mut causes: Vec<(String, String)> = Vec::new();
+    let rolling = spec
+        .pointer("/updateStrategy/rollingUpdate")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut resolved = Vec::new();
+    for field in ["maxUnavailable", "maxSurge"] {
+        match int_or_percent(rolling.get(field)) {
+            Err(problem) => causes.push((
+                format!("spec.updateStrategy.rollingUpdate.{field}"),
                 format!("Invalid value: {problem}"),
-            ));
+            )),
+            Ok(Some((value, percent))) => {
+                if value < 0 {
+                    causes.push((
+                        format!("spec.updateStrategy.rollingUpdate.{field}"),
+                        "Invalid value: must be greater than or equal to 0".into(),
+                    ));
+                } else if percent && value > 100 {
+                    causes.push((
+                        format!("spec.updateStrategy.rollingUpdate.{field}"),
+                        "Invalid value: must not be greater than 100%".into(),
+                    ));
+                }
+                resolved.push(value);
+            }
+            Ok(None) => resolved.push(0),
         }
     }
-    if causes.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(resource, name, &causes))
+    if resolved.len() == 2 && (resolved[0] == 0) == (resolved[1] == 0) {
+        let problem = if resolved[0] == 0 {
+            "may not be 0 when `maxSurge` is 0"
+        } else {
+            "may not be set when maxSurge is non-zero"
+        };
+        causes.push((
+            "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
+            format!("Invalid value: {problem}"),
+        ));
     }
+    causes
 }
 
 /// Fills the server-owned metadata and defaults of a new object. `name` is final (generateName resolved).
@@ -292,7 +312,7 @@ pub fn prepare_create(
     }
     match resource.kind {
         "DaemonSet" => {
-            // strategy.go PrepareForCreate: template generation 1, status cleared.
+            // The DaemonSet strategy's PrepareForCreate: template generation 1, status cleared.
             let metadata = child(&mut object, "metadata");
             let annotations = object_mut(metadata.entry("annotations").or_insert_with(|| json!({})));
             annotations.insert(TEMPLATE_GENERATION_ANNOTATION.into(), json!("1"));
@@ -351,20 +371,7 @@ pub fn prepare_update(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    // kube-apiserver (registry/generic Store.Update): a uid in the request is a precondition.
-    let requested_uid = requested
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let current_uid = current
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !requested_uid.is_empty() && requested_uid != current_uid {
-        let why =
-            format!("Precondition failed: UID in precondition: {requested_uid}, UID in object meta: {current_uid}");
-        return Err(ApiError::conflict(resource, &name, &why));
-    }
+    check_uid_precondition(resource, &name, current, &requested)?;
     if status_only {
         let mut updated = current.clone();
         updated["status"] = requested.get("status").cloned().unwrap_or(json!({}));
@@ -407,31 +414,7 @@ pub fn prepare_update(
                 &[("spec.selector".into(), "Invalid value: field is immutable".into())],
             ));
         }
-        let generation = current
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
-        let template_generation = current
-            .pointer(&format!(
-                "/metadata/annotations/{}",
-                TEMPLATE_GENERATION_ANNOTATION.replace('/', "~1")
-            ))
-            .and_then(Value::as_str)
-            .and_then(|g| g.parse::<i64>().ok())
-            .unwrap_or(1);
-        let template_changed = current.pointer("/spec/template") != requested.pointer("/spec/template");
-        let spec_changed = current.get("spec") != requested.get("spec");
-        // strategy.go PrepareForUpdate: a template change bumps both generations; other spec changes only generation.
-        let (generation, template_generation) = match (template_changed, spec_changed) {
-            (true, _) => (generation + 1, template_generation + 1),
-            (false, true) => (generation + 1, template_generation),
-            (false, false) => (generation, template_generation),
-        };
-        requested["metadata"]["generation"] = json!(generation);
-        if !requested["metadata"].get("annotations").is_some_and(Value::is_object) {
-            requested["metadata"]["annotations"] = json!({});
-        }
-        requested["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION] = json!(template_generation.to_string());
+        bump_daemon_set_generations(current, &mut requested);
     } else if current.get("spec") != requested.get("spec") && current.get("spec").is_some() {
         let generation = current
             .pointer("/metadata/generation")
@@ -440,6 +423,53 @@ pub fn prepare_update(
         requested["metadata"]["generation"] = json!(generation + 1);
     }
     Ok(requested)
+}
+
+/// kube-apiserver (registry/generic Store.Update): a uid in the request is a precondition.
+fn check_uid_precondition(resource: &Resource, name: &str, current: &Value, requested: &Value) -> Result<(), ApiError> {
+    let requested_uid = requested
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let current_uid = current
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !requested_uid.is_empty() && requested_uid != current_uid {
+        let why =
+            format!("Precondition failed: UID in precondition: {requested_uid}, UID in object meta: {current_uid}");
+        return Err(ApiError::conflict(resource, name, &why));
+    }
+    Ok(())
+}
+
+/// The DaemonSet strategy's PrepareForUpdate: a template change bumps both generations; other spec
+/// changes only generation.
+fn bump_daemon_set_generations(current: &Value, requested: &mut Value) {
+    let generation = current
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let template_generation = current
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            TEMPLATE_GENERATION_ANNOTATION.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+        .and_then(|g| g.parse::<i64>().ok())
+        .unwrap_or(1);
+    let template_changed = current.pointer("/spec/template") != requested.pointer("/spec/template");
+    let spec_changed = current.get("spec") != requested.get("spec");
+    let (generation, template_generation) = match (template_changed, spec_changed) {
+        (true, _) => (generation + 1, template_generation + 1),
+        (false, true) => (generation + 1, template_generation),
+        (false, false) => (generation, template_generation),
+    };
+    requested["metadata"]["generation"] = json!(generation);
+    if !requested["metadata"].get("annotations").is_some_and(Value::is_object) {
+        requested["metadata"]["annotations"] = json!({});
+    }
+    requested["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION] = json!(template_generation.to_string());
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -14,7 +15,8 @@ use super::errors::ApiError;
 use super::faults::Faults;
 use super::fleet::{Fleet, FleetConfig};
 use super::resources::{self, Resource};
-use super::server::{AppState, router};
+use super::server::router;
+use super::state::AppState;
 use super::store::{Store, now_rfc3339};
 
 /// How to start a simulated cluster.

@@ -1,8 +1,7 @@
 //! `/version`, legacy discovery and the minimal OpenAPI v3 documents kubectl needs (no I/O).
 //!
-//! See shared/reference/kubectl-against-a-simulator.md §0, §1b and §6: kubectl 1.32 accepts legacy
-//! discovery, needs shortNames, and with default validation reads `/openapi/v3` only to learn that
-//! the server supports `fieldValidation`.
+//! kubectl 1.32 accepts legacy discovery, needs shortNames, and with default validation reads
+//! `/openapi/v3` only to learn that the server supports `fieldValidation`.
 
 use serde_json::{Value, json};
 

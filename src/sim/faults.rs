@@ -1,10 +1,11 @@
-//! Fault injection: errors, latency, dropped watches and expired resumes, per verb and resource,
-//! decided by a seeded random generator so that a run repeats (no I/O; the server applies them).
+//! Fault injection per verb and resource, decided by a seeded random generator (no I/O; the server applies it).
+//!
+//! Errors, latency, dropped watches and expired resumes; the same seed and requests repeat the same faults.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::errors::ApiError;
@@ -92,16 +93,16 @@ impl Faults {
     }
 
     pub fn set_rules(&self, rules: Vec<FaultRule>) {
-        *self.rules.lock().unwrap_or_else(|p| p.into_inner()) = rules;
+        *self.rules.lock() = rules;
     }
 
     pub fn rules(&self) -> Vec<FaultRule> {
-        self.rules.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.rules.lock().clone()
     }
 
     /// The combined effect of every matching rule on a request.
     pub fn decide(&self, verb: &str, resource: &str) -> Decision {
-        let rules = self.rules.lock().unwrap_or_else(|p| p.into_inner());
+        let rules = self.rules.lock();
         let mut decision = Decision::default();
         for rule in rules.iter().filter(|rule| rule.matches(verb, resource)) {
             decision.latency += Duration::from_millis(rule.latency_ms);
@@ -111,7 +112,7 @@ impl Faults {
             }
             decision.expire_resume |= rule.expire_watch_resumes;
             if decision.error.is_none() && rule.error_rate > 0.0 {
-                let draw = self.random.lock().unwrap_or_else(|p| p.into_inner()).f64();
+                let draw = self.random.lock().f64();
                 if draw < rule.error_rate {
                     let code = if rule.error_code == 0 { 500 } else { rule.error_code };
                     decision.error = Some(ApiError::status(

@@ -1,21 +1,25 @@
-//! The simulated fleet: a scheduler, kubelets, the node lifecycle taints, the taint manager and the
-//! pod garbage collector, all driven by store events (I/O: tokio task, clock).
+//! The simulated fleet's controllers, driven by store events (I/O: tokio task, clock).
+//!
+//! A scheduler, kubelets, the node lifecycle controller, the taint manager and the pod garbage
+//! collector. What an operator or a test does to nodes and images is in `operations`.
 //!
 //! Invariants: every change is written through the store with a check of the object's current state,
 //! so these components never fight each other or the controller under test; decisions are taken
 //! from the stored objects alone, so a restart of the fleet task resumes where it was.
 
+mod operations;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::cluster::{create, node_object};
 use super::errors::ApiError;
 use super::resources::{self, Resource};
 use super::scheduling::{evicted_by, misfit};
@@ -86,21 +90,6 @@ enum Due {
     },
 }
 
-/// Replaces the node's taints with `key` by one taint per effect (none removes them), as the node
-/// lifecycle controller does for its condition taints.
-fn replace_taints(node: &mut Value, key: &str, effects: &[&str]) {
-    let mut taints: Vec<Value> = node
-        .pointer("/spec/taints")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    taints.retain(|taint| text(taint, "/key") != key);
-    for effect in effects {
-        taints.push(json!({"key": key, "effect": effect, "timeAdded": now_rfc3339()}));
-    }
-    node["spec"]["taints"] = json!(taints);
-}
-
 /// A handle on the running fleet: node operations and image behaviours, for tests and the CLI.
 #[derive(Clone)]
 pub struct Fleet {
@@ -120,97 +109,7 @@ impl Fleet {
     }
 
     fn config(&self) -> FleetConfig {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn set_image_behaviour(&self, image: &str, behaviour: Option<ImageBehaviour>) {
-        let mut config = self.config.lock().unwrap_or_else(|p| p.into_inner());
-        match behaviour {
-            Some(behaviour) => config.images.insert(image.to_string(), behaviour),
-            None => config.images.remove(image),
-        };
-    }
-
-    pub fn set_ready_after(&self, delay: Duration) {
-        self.config.lock().unwrap_or_else(|p| p.into_inner()).ready_after = delay;
-    }
-
-    fn edit_node(&self, name: &str, edit: impl FnOnce(&mut Value)) -> Result<(), ApiError> {
-        self.store.write(nodes(), "", name, ACTOR, "update", |current, _| {
-            let mut node = current.cloned().ok_or_else(|| ApiError::not_found(nodes(), name))?;
-            edit(&mut node);
-            Ok(Some(node))
-        })?;
-        Ok(())
-    }
-
-    /// Ready or NotReady, with the taints the node lifecycle controller adds for NotReady nodes.
-    pub fn set_node_ready(&self, name: &str, ready: bool) -> Result<(), ApiError> {
-        self.edit_node(name, |node| {
-            if let Some(conditions) = node.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
-                for condition in conditions.iter_mut().filter(|c| text(c, "/type") == "Ready") {
-                    condition["status"] = json!(if ready { "True" } else { "Unknown" });
-                    condition["reason"] = json!(if ready { "KubeletReady" } else { "NodeStatusUnknown" });
-                    condition["lastTransitionTime"] = json!(now_rfc3339());
-                }
-            }
-            let effects: &[&str] = if ready { &[] } else { &["NoSchedule", "NoExecute"] };
-            replace_taints(node, "node.kubernetes.io/unreachable", effects);
-        })
-    }
-
-    /// Cordons (or uncordons) a node: `spec.unschedulable` and the unschedulable taint.
-    pub fn cordon(&self, name: &str, cordoned: bool) -> Result<(), ApiError> {
-        self.edit_node(name, |node| {
-            node["spec"]["unschedulable"] = json!(cordoned);
-            let effects: &[&str] = if cordoned { &["NoSchedule"] } else { &[] };
-            replace_taints(node, "node.kubernetes.io/unschedulable", effects);
-        })
-    }
-
-    /// Adds (or replaces) a taint with this key and effect.
-    pub fn taint(&self, name: &str, key: &str, value: &str, effect: &str) -> Result<(), ApiError> {
-        self.edit_node(name, |node| {
-            let mut taints: Vec<Value> = node
-                .pointer("/spec/taints")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            taints.retain(|t| !(text(t, "/key") == key && text(t, "/effect") == effect));
-            taints.push(json!({"key": key, "value": value, "effect": effect}));
-            node["spec"]["taints"] = json!(taints);
-        })
-    }
-
-    /// Removes every taint with this key.
-    pub fn untaint(&self, name: &str, key: &str) -> Result<(), ApiError> {
-        self.edit_node(name, |node| replace_taints(node, key, &[]))
-    }
-
-    /// Sets a label; `None` removes it.
-    pub fn label(&self, name: &str, key: &str, value: Option<&str>) -> Result<(), ApiError> {
-        self.edit_node(name, |node| match value {
-            Some(value) => node["metadata"]["labels"][key] = json!(value),
-            None => {
-                if let Some(labels) = node.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
-                    labels.remove(key);
-                }
-            }
-        })
-    }
-
-    pub fn add_node(&self, name: &str, index: usize) -> Result<(), ApiError> {
-        create(&self.store, nodes(), "", node_object(name, index), ACTOR).map(|_| ())
-    }
-
-    /// Deletes a node; the pod garbage collector then deletes its pods.
-    pub fn remove_node(&self, name: &str) -> Result<(), ApiError> {
-        self.store
-            .write(nodes(), "", name, ACTOR, "delete", |current, _| match current {
-                Some(_) => Ok(None),
-                None => Err(ApiError::not_found(nodes(), name)),
-            })?;
-        Ok(())
+        self.config.lock().clone()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Label and field selectors as query parameters (`labelSelector=`, `fieldSelector=`) (no I/O).
 //!
-//! Written independently of the controller's planner (see DESIGN.md "independence"), following
+//! Written independently of the controller's planner, which has its own selector matching: the
+//! simulator imports none of the controller's code (ARCHITECTURE.md, "The simulator"). Follows
 //! apimachinery `labels.Parse` and `fields.ParseSelector`.
 
 use serde_json::Value;

@@ -1,13 +1,14 @@
-//! The simulated cluster's object store: JSON objects, resourceVersions, the watch log, the write timeline.
+//! The simulated cluster's object store: objects, resourceVersions, the watch log, the write timeline (no I/O).
 //!
 //! Invariants: every write takes the next resourceVersion (one counter for all types, as etcd's
 //! revision); an event is logged and broadcast under the same lock that applied the write, so a
 //! watcher that snapshots and subscribes under the lock sees every later change exactly once.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -77,6 +78,8 @@ struct Inner {
 pub const DEFAULT_LOG_CAPACITY: usize = 200_000;
 
 pub struct Store {
+    /// Never poisoned: a write's `change` runs before anything is modified, so a panic in it leaves
+    /// the data as it was.
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
     log_capacity: usize,
@@ -126,22 +129,17 @@ impl Store {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves consistent data (each write is applied whole).
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     pub fn resource_version(&self) -> u64 {
-        self.lock().resource_version
+        self.inner.lock().resource_version
     }
 
     pub fn get(&self, resource: &'static Resource, namespace: &str, name: &str) -> Option<Arc<Value>> {
-        self.lock().objects.get(&key(resource, namespace, name)).cloned()
+        self.inner.lock().objects.get(&key(resource, namespace, name)).cloned()
     }
 
     /// Objects of a type (in one namespace, or all), in namespace/name order, and the list's resourceVersion.
     pub fn list(&self, resource: &'static Resource, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         (objects_of(&inner, resource, namespace), inner.resource_version)
     }
 
@@ -159,7 +157,7 @@ impl Store {
     where
         F: FnOnce(Option<&Value>, u64) -> Result<Option<Value>, ApiError>,
     {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let object_key = key(resource, namespace, name);
         let current = inner.objects.get(&object_key).cloned();
         let next_version = inner.resource_version + 1;
@@ -241,7 +239,7 @@ impl Store {
         namespace: Option<&str>,
         resource_version: Option<u64>,
     ) -> Result<WatchStart, ApiError> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let receiver = self.events.subscribe();
         let current = inner.resource_version;
         match resource_version.filter(|rv| *rv > 0) {
@@ -276,12 +274,12 @@ impl Store {
 
     /// Every write so far, oldest first.
     pub fn timeline(&self) -> Vec<WriteRecord> {
-        self.lock().timeline.clone()
+        self.inner.lock().timeline.clone()
     }
 
     /// Objects whose ownerReferences name `owner_uid`.
     pub fn dependents(&self, owner_uid: &str) -> Vec<(&'static Resource, Arc<Value>)> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         inner
             .objects
             .iter()

@@ -1,7 +1,7 @@
 //! `meta.k8s.io/v1 Table` responses, so that `kubectl get` prints real columns (no I/O but `now`).
 //!
-//! Column sets follow kube-apiserver's printers (pkg/printers/internalversion): see
-//! shared/reference/kubectl-against-a-simulator.md "Server-side printing".
+//! Column sets follow kube-apiserver's server-side printers (pkg/printers/internalversion), which
+//! `kubectl get` shows as they come.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -123,123 +123,135 @@ fn cells(resource: &Resource, object: &Value, now: DateTime<Utc>) -> Vec<Value> 
         now,
     );
     match resource.kind {
-        "Pod" => {
-            let containers = object
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = object
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .map_or(0, |s| s.iter().filter(|c| c.get("ready") == Some(&json!(true))).count());
-            let status = if object.pointer("/metadata/deletionTimestamp").is_some() {
-                "Terminating".to_string()
-            } else {
-                or_none(text(object, "/status/phase"))
-            };
-            vec![
-                json!(name),
-                json!(format!("{ready}/{containers}")),
-                json!(status),
-                json!("0"),
-                json!(age),
-                json!(or_none(text(object, "/status/podIP"))),
-                json!(or_none(text(object, "/spec/nodeName"))),
-                json!("<none>"),
-                json!("<none>"),
-            ]
-        }
-        "Node" => {
-            let mut status = match condition(object, "Ready").as_deref() {
-                Some("True") => "Ready".to_string(),
-                _ => "NotReady".to_string(),
-            };
-            if object.pointer("/spec/unschedulable") == Some(&json!(true)) {
-                status.push_str(",SchedulingDisabled");
-            }
-            let roles: Vec<String> = object
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object)
-                .map(|labels| {
-                    labels
-                        .keys()
-                        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let address = |kind: &str| {
-                object
-                    .pointer("/status/addresses")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some(kind)))
-                    .and_then(|x| x.get("address").and_then(Value::as_str))
-                    .unwrap_or("<none>")
-                    .to_string()
-            };
-            vec![
-                json!(name),
-                json!(status),
-                json!(or_none(roles.join(","))),
-                json!(age),
-                json!(text(object, "/status/nodeInfo/kubeletVersion")),
-                json!(address("InternalIP")),
-                json!(address("ExternalIP")),
-                json!(or_none(text(object, "/status/nodeInfo/osImage"))),
-                json!(or_none(text(object, "/status/nodeInfo/kernelVersion"))),
-                json!(or_none(text(object, "/status/nodeInfo/containerRuntimeVersion"))),
-            ]
-        }
-        "DaemonSet" => {
-            let containers = object
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array);
-            let names: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
-                .collect();
-            let images: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.get("image").and_then(Value::as_str))
-                .collect();
-            vec![
-                json!(name),
-                json!(number(object, "/status/desiredNumberScheduled")),
-                json!(number(object, "/status/currentNumberScheduled")),
-                json!(number(object, "/status/numberReady")),
-                json!(number(object, "/status/updatedNumberScheduled")),
-                json!(number(object, "/status/numberAvailable")),
-                json!(or_none(map_text(object.pointer("/spec/template/spec/nodeSelector")))),
-                json!(age),
-                json!(names.join(",")),
-                json!(images.join(",")),
-                json!(or_none(map_text(object.pointer("/spec/selector/matchLabels")))),
-            ]
-        }
-        "ControllerRevision" => {
-            let controller = object
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .and_then(|refs| refs.iter().find(|r| r.get("controller") == Some(&json!(true))))
-                .map(|r| {
-                    let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default().to_lowercase();
-                    format!(
-                        "{kind}.apps/{}",
-                        r.get("name").and_then(Value::as_str).unwrap_or_default()
-                    )
-                })
-                .unwrap_or_else(|| "<none>".into());
-            vec![
-                json!(name),
-                json!(controller),
-                json!(number(object, "/revision")),
-                json!(age),
-            ]
-        }
+        "Pod" => pod_cells(object, name, age),
+        "Node" => node_cells(object, name, age),
+        "DaemonSet" => daemon_set_cells(object, name, age),
+        "ControllerRevision" => controller_revision_cells(object, name, age),
         _ => vec![json!(name), json!(age)],
     }
+}
+
+/// A Pod's cells, in the order of its `columns`.
+fn pod_cells(object: &Value, name: String, age: String) -> Vec<Value> {
+    let containers = object
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = object
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |s| s.iter().filter(|c| c.get("ready") == Some(&json!(true))).count());
+    let status = if object.pointer("/metadata/deletionTimestamp").is_some() {
+        "Terminating".to_string()
+    } else {
+        or_none(text(object, "/status/phase"))
+    };
+    vec![
+        json!(name),
+        json!(format!("{ready}/{containers}")),
+        json!(status),
+        json!("0"),
+        json!(age),
+        json!(or_none(text(object, "/status/podIP"))),
+        json!(or_none(text(object, "/spec/nodeName"))),
+        json!("<none>"),
+        json!("<none>"),
+    ]
+}
+
+/// A Node's cells, in the order of its `columns`.
+fn node_cells(object: &Value, name: String, age: String) -> Vec<Value> {
+    let mut status = match condition(object, "Ready").as_deref() {
+        Some("True") => "Ready".to_string(),
+        _ => "NotReady".to_string(),
+    };
+    if object.pointer("/spec/unschedulable") == Some(&json!(true)) {
+        status.push_str(",SchedulingDisabled");
+    }
+    let roles: Vec<String> = object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels
+                .keys()
+                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let address = |kind: &str| {
+        object
+            .pointer("/status/addresses")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some(kind)))
+            .and_then(|x| x.get("address").and_then(Value::as_str))
+            .unwrap_or("<none>")
+            .to_string()
+    };
+    vec![
+        json!(name),
+        json!(status),
+        json!(or_none(roles.join(","))),
+        json!(age),
+        json!(text(object, "/status/nodeInfo/kubeletVersion")),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(or_none(text(object, "/status/nodeInfo/osImage"))),
+        json!(or_none(text(object, "/status/nodeInfo/kernelVersion"))),
+        json!(or_none(text(object, "/status/nodeInfo/containerRuntimeVersion"))),
+    ]
+}
+
+/// A DaemonSet's cells, in the order of its `columns`.
+fn daemon_set_cells(object: &Value, name: String, age: String) -> Vec<Value> {
+    let containers = object
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array);
+    let names: Vec<&str> = containers
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("name").and_then(Value::as_str))
+        .collect();
+    let images: Vec<&str> = containers
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .collect();
+    vec![
+        json!(name),
+        json!(number(object, "/status/desiredNumberScheduled")),
+        json!(number(object, "/status/currentNumberScheduled")),
+        json!(number(object, "/status/numberReady")),
+        json!(number(object, "/status/updatedNumberScheduled")),
+        json!(number(object, "/status/numberAvailable")),
+        json!(or_none(map_text(object.pointer("/spec/template/spec/nodeSelector")))),
+        json!(age),
+        json!(names.join(",")),
+        json!(images.join(",")),
+        json!(or_none(map_text(object.pointer("/spec/selector/matchLabels")))),
+    ]
+}
+
+/// A ControllerRevision's cells, in the order of its `columns`.
+fn controller_revision_cells(object: &Value, name: String, age: String) -> Vec<Value> {
+    let controller = object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|refs| refs.iter().find(|r| r.get("controller") == Some(&json!(true))))
+        .map(|r| {
+            let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+            format!(
+                "{kind}.apps/{}",
+                r.get("name").and_then(Value::as_str).unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| "<none>".into());
+    vec![
+        json!(name),
+        json!(controller),
+        json!(number(object, "/revision")),
+        json!(age),
+    ]
 }
 
 fn row(resource: &Resource, object: &Value, include_object: bool, now: DateTime<Utc>) -> Value {

@@ -1,0 +1,173 @@
+//! The read verbs: get, list (paged, or as a Table for kubectl) and watch (no I/O; `sim::watch` streams events).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::{Request, header_text};
+use crate::sim::errors::ApiError;
+use crate::sim::response::json_response;
+use crate::sim::selectors::{FieldQuery, LabelQuery};
+use crate::sim::table;
+use crate::sim::watch::{self, WatchRequest};
+
+impl Request<'_> {
+    fn flag(&self, name: &str) -> bool {
+        self.params.get(name).is_some_and(|v| v == "true" || v == "1")
+    }
+
+    fn selectors(&self) -> Result<(LabelQuery, FieldQuery), ApiError> {
+        let labels = LabelQuery::parse(self.params.get("labelSelector").map(String::as_str).unwrap_or_default())
+            .map_err(ApiError::bad_request)?;
+        let fields = FieldQuery::parse(self.params.get("fieldSelector").map(String::as_str).unwrap_or_default())
+            .map_err(ApiError::bad_request)?;
+        Ok((labels, fields))
+    }
+
+    fn wants_table(&self) -> bool {
+        table::wants_table(&header_text(&self.headers, header::ACCEPT))
+    }
+
+    /// GET: one object when the path names one, else a watch or a list of the collection.
+    pub(super) async fn get(self) -> Result<Response, ApiError> {
+        if let Some(name) = &self.target.name {
+            return self.get_object(name);
+        }
+        if self.flag("watch") {
+            return self.watch();
+        }
+        self.list()
+    }
+
+    fn get_object(&self, name: &str) -> Result<Response, ApiError> {
+        let resource = self.resource();
+        let object = self
+            .state
+            .store
+            .get(resource, self.namespace(), name)
+            .ok_or_else(|| ApiError::not_found(resource, name))?;
+        if self.target.subresource.as_deref().is_some_and(|s| s != "status") {
+            return Err(ApiError::method_not_allowed("GET is not supported on this subresource"));
+        }
+        if self.wants_table() {
+            let version = self.state.store.resource_version();
+            return Ok(json_response(
+                StatusCode::OK,
+                &table::table(resource, &[&object], version, false, chrono::Utc::now()),
+            ));
+        }
+        Ok(json_response(StatusCode::OK, &object))
+    }
+
+    fn list(&self) -> Result<Response, ApiError> {
+        let resource = self.resource();
+        let (labels, fields) = self.selectors()?;
+        let (objects, resource_version) = self.state.store.list(resource, self.target.namespace.as_deref());
+        let matching: Vec<&Value> = objects
+            .iter()
+            .map(|o| o.as_ref())
+            .filter(|o| labels.matches(o.pointer("/metadata/labels")) && fields.matches(o))
+            .collect();
+        // Pagination: the continue token is the offset of the next item.
+        let offset: usize = self.params.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let limit: Option<usize> = self.params.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0);
+        let end = limit.map_or(matching.len(), |limit| (offset + limit).min(matching.len()));
+        let page: Vec<&Value> = matching
+            .get(offset.min(matching.len())..end)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
+        let mut metadata = json!({"resourceVersion": resource_version.to_string()});
+        if end < matching.len() {
+            metadata["continue"] = json!(end.to_string());
+            metadata["remainingItemCount"] = json!(matching.len() - end);
+        }
+        if self.wants_table() {
+            let include_object = self.params.get("includeObject").is_some_and(|v| v == "Object");
+            let mut response = table::table(resource, &page, resource_version, include_object, chrono::Utc::now());
+            response["metadata"] = metadata;
+            return Ok(json_response(StatusCode::OK, &response));
+        }
+        // Serialized from borrowed items: a list of thousands of objects is not copied first.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct List<'a> {
+            kind: String,
+            api_version: String,
+            metadata: Value,
+            items: &'a [&'a Value],
+        }
+        let list = List {
+            kind: resource.list_kind(),
+            api_version: resource.api_version(),
+            metadata,
+            items: &page,
+        };
+        let body = serde_json::to_vec(&list)
+            .map_err(|error| ApiError::status(500, format!("cannot encode the list: {error}")))?;
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+    }
+
+    fn watch(self) -> Result<Response, ApiError> {
+        let resource = self.resource();
+        let (labels, fields) = self.selectors()?;
+        let from = match self.params.get("resourceVersion").map(String::as_str) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<u64>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {text:?}")))?,
+            ),
+        };
+        let request = WatchRequest {
+            resource,
+            namespace: self.target.namespace.clone(),
+            labels,
+            fields,
+            timeout: {
+                let asked = self
+                    .params
+                    .get("timeoutSeconds")
+                    .and_then(|t| t.parse().ok())
+                    .map(Duration::from_secs);
+                match (asked, self.drop_watch_after) {
+                    (Some(asked), Some(drop)) => Some(asked.min(drop)),
+                    (asked, drop) => asked.or(drop),
+                }
+            },
+            bookmarks: self.flag("allowWatchBookmarks"),
+            table: self.wants_table(),
+        };
+        let content_type = if request.table {
+            "application/json;as=Table;v=v1;g=meta.k8s.io"
+        } else {
+            "application/json"
+        };
+        if self.drop_watch_after.is_some() {
+            self.state.faults.note_dropped_watch();
+        }
+        let started = if self.expire_resume && from.is_some_and(|rv| rv > 0) {
+            self.state.faults.note_expired_resume();
+            Err(ApiError::expired(
+                from.unwrap_or_default(),
+                self.state.store.resource_version(),
+            ))
+        } else {
+            self.state.store.watch(resource, self.target.namespace.as_deref(), from)
+        };
+        match started {
+            // kube-apiserver answers an expired resourceVersion with 200 and one ERROR event.
+            Err(error) if error.code == 410 => {
+                let line = format!("{}\n", json!({"type": "ERROR", "object": error.to_status()}));
+                Ok(([(header::CONTENT_TYPE, content_type)], line).into_response())
+            }
+            Err(error) => Err(error),
+            Ok(start) => {
+                let body = Body::from_stream(watch::stream(Arc::clone(&self.state.store), request, start));
+                Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+            }
+        }
+    }
+}
