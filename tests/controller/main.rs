@@ -5,6 +5,7 @@ mod fixtures;
 mod replicas;
 mod support;
 
+mod backoff;
 mod claims;
 mod demo;
 mod failures;
