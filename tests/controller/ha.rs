@@ -1,169 +1,47 @@
-//! Operations: two `daemonroll run` replicas with Lease leader election (only the leader writes,
-//! SIGKILL and SIGTERM hand over), /readyz and /metrics.
+//! Operations: `daemonroll run` replicas with Lease leader election (only the leader writes, SIGKILL
+//! hands over, lost renewals end the leadership), /readyz and /metrics. SIGTERM is in sigterm.rs.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use daemonroll::sim::faults::FaultRule;
-use serde_json::json;
 
+use crate::replicas::*;
 use crate::support::*;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-struct Replica {
-    name: &'static str,
-    port: u16,
-    child: Child,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_replica(cluster: &Cluster, name: &'static str) -> Replica {
-    let port = free_port();
-    let log = std::fs::File::create(cluster.dir.0.join(format!("{name}.log"))).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_daemonroll"))
-        .args(["run", "--kubeconfig"])
-        .arg(&cluster.kubeconfig)
-        .args([
-            "--leader-elect",
-            "--leader-elect-namespace",
-            "default",
-            "--leader-elect-lease-duration",
-            "3s",
-            "--leader-elect-renew-deadline",
-            "2s",
-            "--leader-elect-retry-period",
-            "500ms",
-            "--admin-addr",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("POD_NAME", name)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("daemonroll starts");
-    Replica { name, port, child }
-}
-
-/// A plain HTTP/1.0 GET (the admin server is not a Kubernetes API): status and body.
-async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, body)| body.to_string())?;
-    Some((status, body))
-}
-
-async fn holder(cluster: &Cluster) -> String {
-    cluster
-        .api
-        .get("/apis/coordination.k8s.io/v1/namespaces/default/leases/daemonroll")
-        .await
-        .ok()
-        .and_then(|lease| lease["spec"]["holderIdentity"].as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-async fn wait_holder(cluster: &Cluster, replica: &str, limit: Duration) -> Duration {
-    let started = Instant::now();
-    cluster
-        .wait_until(&format!("{replica} holding the lease"), limit, || async {
-            holder(cluster).await.starts_with(&format!("{replica}_"))
-        })
-        .await;
-    started.elapsed()
-}
-
-/// The resourceVersion of the first Lease write that made `replica` the holder.
-fn acquired_at(cluster: &Cluster, replica: &str) -> u64 {
-    cluster
-        .timeline()
-        .iter()
-        .find(|r| {
-            r.kind == "Lease"
-                && r.object["spec"]["holderIdentity"]
-                    .as_str()
-                    .is_some_and(|h| h.starts_with(&format!("{replica}_")))
-        })
-        .map(|r| r.resource_version)
-        .expect("the replica acquired the lease")
-}
-
-/// A sample of the Prometheus text: every line a comment or `name{labels} value`.
-fn parse_metrics(text: &str) -> Vec<(String, f64)> {
-    let mut samples = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
-        let name_end = series.find('{').unwrap_or(series.len());
-        let name = &series[..name_end];
-        assert!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
-            "bad metric name in {line}"
-        );
-        if name_end < series.len() {
-            assert!(series.ends_with('}'), "unterminated labels in {line}");
-        }
-        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line}"));
-        samples.push((series.to_string(), value));
-    }
-    assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics text ends with # EOF");
-    samples
-}
-
-fn sample(samples: &[(String, f64)], series: &str) -> Option<f64> {
-    samples.iter().find(|(s, _)| s == series).map(|(_, v)| *v)
+/// Twenty nodes; replica-a leading, replica-b following, and `agent` (maxUnavailable 2) rolled out.
+async fn two_replicas_with_agent_rolled_out() -> (Cluster, Replica, Replica) {
+    let cluster = Cluster::with_nodes(20).pods_ready_after(millis(400)).start().await;
+    let a = start_replica(&cluster, "replica-a");
+    wait_holder(&cluster, "replica-a", secs(10)).await;
+    let b = start_replica(&cluster, "replica-b");
+    cluster.create_daemon_set(daemon_set("agent").max_unavailable(2)).await;
+    cluster.wait_rolled_out("agent").pods(20).within(secs(30)).await;
+    (cluster, a, b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_the_leader_writes_and_kill_or_sigterm_hands_over() {
-    let cluster = Cluster::start(20, fleet(400)).await;
-    let a = start_replica(&cluster, "replica-a");
-    wait_holder(&cluster, "replica-a", Duration::from_secs(10)).await;
-    let mut b = start_replica(&cluster, "replica-b");
-    cluster
-        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(2), json!(0))))
-        .await;
-    cluster.wait_rolled_out("agent", 20, Duration::from_secs(30)).await;
+async fn leader_and_follower_are_both_ready_and_only_the_leader_reports_leading() {
+    let (_cluster, a, b) = two_replicas_with_agent_rolled_out().await;
     for replica in [&a, &b] {
         let (status, _) = http_get(replica.port, "/readyz").await.expect("readyz answers");
         assert_eq!(status, 200, "{} is ready (leader or warm follower)", replica.name);
     }
-    let leader = parse_metrics(&http_get(a.port, "/metrics").await.expect("metrics").1);
-    let follower = parse_metrics(&http_get(b.port, "/metrics").await.expect("metrics").1);
-    assert_eq!(sample(&leader, "daemonroll_leader"), Some(1.0));
-    assert_eq!(sample(&follower, "daemonroll_leader"), Some(0.0));
+    assert_eq!(sample(&metrics(&a).await, "daemonroll_leader"), Some(1.0));
+    assert_eq!(sample(&metrics(&b).await, "daemonroll_leader"), Some(0.0));
+}
 
-    let start = now_version(&cluster);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_rollout_is_replaced_and_only_the_leader_ever_writes() {
+    let (cluster, a, _b) = two_replicas_with_agent_rolled_out().await;
+    let start = cluster.mark();
     cluster.set_image("agent", "agent:2").await;
-    cluster.wait_updated("agent", 6, Duration::from_secs(30)).await;
+    cluster.wait_updated("agent").pods(6).within(secs(30)).await;
     drop(a); // SIGKILL: the lease is not released
-    let takeover = wait_holder(&cluster, "replica-b", Duration::from_secs(10)).await;
-    cluster.wait_rolled_out("agent", 20, Duration::from_secs(60)).await;
+    let takeover = wait_holder(&cluster, "replica-b", secs(10)).await;
+    cluster.wait_rolled_out("agent").pods(20).within(secs(60)).await;
     eprintln!("takeover after SIGKILL: {takeover:?}");
     assert!(
-        takeover <= Duration::from_millis(4500),
+        takeover <= millis(4500),
         "takeover took {takeover:?}: lease duration 3 s + retries (0.5 s each) and scheduling slack"
     );
 
@@ -185,55 +63,18 @@ async fn only_the_leader_writes_and_kill_or_sigterm_hands_over() {
             _ => {}
         }
     }
-    let mut budget = Budget {
-        daemon_set: "agent".into(),
-        nodes: node_names(20),
-        max_unavailable: 2,
-        surge: false,
-        min_ready: chrono::Duration::zero(),
-    };
-    let replay = check_invariants_by(&cluster.timeline(), &budget, start, |actor| {
-        actor.starts_with("daemonroll@")
-    });
+    let budget = Budget::rolling("agent")
+        .nodes(20)
+        .at_most_unavailable(2)
+        .written_by(Writer::AnyReplica);
+    let replay = cluster.check_invariants_since(start, &budget);
     assert_eq!(replay.pod_creates, 20, "no duplicate across the failover: {replay:?}");
     assert_eq!(replay.pod_deletes, 20, "{replay:?}");
-
-    // SIGTERM: the leader releases the lease and a new replica takes over at its next try.
-    let c = start_replica(&cluster, "replica-c");
-    cluster
-        .wait_until("replica-c ready", Duration::from_secs(10), || async {
-            http_get(c.port, "/readyz")
-                .await
-                .is_some_and(|(status, _)| status == 200)
-        })
-        .await;
-    let pid = b.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let handover = wait_holder(&cluster, "replica-c", Duration::from_secs(10)).await;
-    eprintln!("handover after SIGTERM: {handover:?}");
-    // Well below the 3 s a follower waits for an unreleased lease.
-    assert!(handover < Duration::from_millis(2500), "handover took {handover:?}");
-    let exit = b.child.wait().expect("replica-b exits");
-    assert!(exit.success(), "replica-b exit status: {exit:?}");
-    let start = now_version(&cluster);
-    cluster.set_image("agent", "agent:3").await;
-    cluster.wait_rolled_out("agent", 20, Duration::from_secs(60)).await;
-    budget.max_unavailable = 2;
-    let replay = check_invariants_by(&cluster.timeline(), &budget, start, |actor| {
-        actor == "daemonroll@replica-c"
-    });
-    assert_eq!(replay.pod_creates, 20, "replica-c rolled agent:3: {replay:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
-    let cluster = Cluster::start(12, fleet(600)).await;
+async fn readyz_answers_503_until_the_stores_have_synced() {
+    let cluster = Cluster::with_nodes(12).pods_ready_after(millis(600)).start().await;
     // Slow lists keep the stores unsynced for a while.
     cluster.sim.faults.set_rules(vec![FaultRule {
         verbs: vec!["list".into()],
@@ -246,7 +87,7 @@ async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
     }]);
     let replica = start_replica(&cluster, "solo");
     let mut saw_unready = false;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + secs(10);
     loop {
         match http_get(replica.port, "/readyz").await {
             Some((503, _)) => saw_unready = true,
@@ -254,24 +95,26 @@ async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
             _ => {}
         }
         assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(millis(50)).await;
     }
     assert!(saw_unready, "/readyz answered 503 before the stores synced");
     assert_eq!(http_get(replica.port, "/healthz").await.map(|r| r.0), Some(200));
-    cluster.sim.faults.set_rules(Vec::new());
+}
 
-    cluster
-        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(2), json!(0))))
-        .await;
-    cluster.wait_rolled_out("agent", 12, Duration::from_secs(30)).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_a_rollout() {
+    let cluster = Cluster::with_nodes(12).pods_ready_after(millis(600)).start().await;
+    let replica = start_replica(&cluster, "solo");
+    cluster.create_daemon_set(daemon_set("agent").max_unavailable(2)).await;
+    cluster.wait_rolled_out("agent").pods(12).within(secs(30)).await;
     cluster.set_image("agent", "agent:2").await;
     let updated = r#"daemonroll_daemonset_updated_pods{namespace="default",name="agent"}"#;
     let in_progress = r#"daemonroll_daemonset_rollout_in_progress{namespace="default",name="agent"}"#;
     let mut seen_updated = Vec::new();
     let mut seen_in_progress = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + secs(30);
     loop {
-        let samples = parse_metrics(&http_get(replica.port, "/metrics").await.expect("metrics").1);
+        let samples = metrics(&replica).await;
         if let Some(value) = sample(&samples, updated)
             && seen_updated.last() != Some(&value)
         {
@@ -297,7 +140,7 @@ async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
             Instant::now() < deadline,
             "rollout not seen in metrics: {seen_updated:?} {seen_in_progress:?}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(millis(100)).await;
     }
     eprintln!("updated gauge went {seen_updated:?}; in progress {seen_in_progress:?}");
     assert!(
@@ -308,25 +151,36 @@ async fn readyz_waits_for_the_stores_and_metrics_follow_a_rollout() {
     assert!(seen_in_progress.contains(&1.0), "{seen_in_progress:?}");
 }
 
+/// How the Lease requests of the leader fail once the test cuts it off.
+#[derive(Clone, Copy)]
+enum LeaseFault {
+    /// Every Lease get and update answers 500 at once.
+    Failing,
+    /// Every Lease get and update hangs this long before it is served.
+    Hanging { milliseconds: u64 },
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_whose_renewals_fail_stops_writing_and_exits_non_zero() {
-    leader_gives_up_at_the_deadline(1.0, 0).await;
+    leader_gives_up_at_the_deadline(LeaseFault::Failing).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_whose_renewals_hang_gives_up_at_the_deadline_not_after_the_request() {
     // Each Lease request hangs 8 s: the 2 s deadline must still end the leadership on time.
-    leader_gives_up_at_the_deadline(0.0, 8000).await;
+    leader_gives_up_at_the_deadline(LeaseFault::Hanging { milliseconds: 8000 }).await;
 }
 
-async fn leader_gives_up_at_the_deadline(error_rate: f64, latency_ms: u64) {
-    let cluster = Cluster::start(3, fleet(100)).await;
+async fn leader_gives_up_at_the_deadline(fault: LeaseFault) {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
     let mut replica = start_replica(&cluster, "lonely");
-    wait_holder(&cluster, "lonely", Duration::from_secs(10)).await;
-    cluster
-        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(1), json!(0))))
-        .await;
-    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
+    wait_holder(&cluster, "lonely", secs(10)).await;
+    cluster.create_daemon_set(daemon_set("agent")).await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    let (error_rate, latency_ms) = match fault {
+        LeaseFault::Failing => (1.0, 0),
+        LeaseFault::Hanging { milliseconds } => (0.0, milliseconds),
+    };
     cluster.sim.faults.set_rules(vec![FaultRule {
         verbs: vec!["update".into(), "get".into()],
         resources: vec!["leases".into()],
@@ -337,22 +191,12 @@ async fn leader_gives_up_at_the_deadline(error_rate: f64, latency_ms: u64) {
         expire_watch_resumes: false,
     }]);
     let cut_off = Instant::now();
-    let deadline = cut_off + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = replica.child.try_wait().expect("waitable") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 10 s after renewals started failing"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = wait_exit(&mut replica.child, secs(10)).await;
     let after = cut_off.elapsed();
     eprintln!("exited {after:?} after renewals started failing: {status:?}");
     assert_eq!(status.code(), Some(1), "a lost lease is an error exit");
     assert!(
-        after >= Duration::from_millis(1500) && after <= Duration::from_secs(3),
+        after >= millis(1500) && after <= secs(3),
         "gave up at the 2 s renew deadline, counted from the last renewal's start, not after the 8 s request: {after:?}"
     );
 }

@@ -1,65 +1,77 @@
-//! Revision history: kubectl rollout history and undo over the revisions daemonroll writes, and pruning.
+//! Revision history: pruning to revisionHistoryLimit, and kubectl rollout history and undo over the
+//! revisions daemonroll writes.
 
-use std::time::Duration;
-
-use daemonroll::controller::Options;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
-async fn revisions(cluster: &Cluster) -> Vec<(String, i64, String)> {
-    let list = cluster
-        .api
-        .get("/apis/apps/v1/namespaces/default/controllerrevisions")
+/// A ControllerRevision as far as these tests look at it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Revision {
+    name: String,
+    number: i64,
+    hash: String,
+}
+
+/// The DaemonSets' revisions, oldest first.
+async fn revisions(cluster: &Cluster) -> Vec<Revision> {
+    let mut out: Vec<Revision> = cluster
+        .controller_revisions()
         .await
-        .expect("revisions");
-    let mut out: Vec<(String, i64, String)> = list["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .iter()
-        .map(|r| {
-            (
-                r["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-                r["revision"].as_i64().unwrap_or_default(),
-                r["metadata"]["labels"]["controller-revision-hash"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            )
+        .map(|r| Revision {
+            name: r["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+            number: r["revision"].as_i64().unwrap_or_default(),
+            hash: r["metadata"]["labels"]["controller-revision-hash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         })
         .collect();
-    out.sort_by_key(|r| r.1);
+    out.sort_by_key(|r| r.number);
     out
 }
 
+/// Three nodes; `agent` with revisionHistoryLimit 2 rolled from agent:1 through agent:4, and its
+/// revisions pruned to the current one and two old ones.
+async fn cluster_with_agent_rolled_four_times() -> (Cluster, Running) {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller();
+    cluster
+        .create_daemon_set(daemon_set("agent").revision_history_limit(2))
+        .await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    for image in ["agent:2", "agent:3", "agent:4"] {
+        cluster.set_image("agent", image).await;
+        cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    }
+    cluster
+        .wait_until("pruning to 2 old revisions", secs(5), || async {
+            revisions(&cluster).await.len() == 3
+        })
+        .await;
+    (cluster, controller)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollout_history_undo_and_pruning_use_daemonrolls_revisions() {
+async fn revision_history_limit_two_keeps_the_current_revision_and_two_old_ones() {
+    let (cluster, controller) = cluster_with_agent_rolled_four_times().await;
+    let kept = revisions(&cluster).await;
+    assert_eq!(
+        kept.iter().map(|r| r.number).collect::<Vec<_>>(),
+        vec![2, 3, 4],
+        "revisionHistoryLimit 2 keeps the current and 2 old: {kept:?}"
+    );
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_history_lists_daemonrolls_revisions() {
     if !kubectl_installed() {
         eprintln!("kubectl is not installed: skipping");
         return;
     }
-    let cluster = Cluster::start(3, fleet(100)).await;
-    let controller = cluster.start_controller(Options::default());
-    let mut object = daemon_set("agent", "agent:1", rolling(json!(1), json!(0)));
-    object["spec"]["revisionHistoryLimit"] = json!(2);
-    cluster.create_daemon_set(object).await;
-    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
-    for image in ["agent:2", "agent:3", "agent:4"] {
-        cluster.set_image("agent", image).await;
-        cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
-    }
-    cluster
-        .wait_until("pruning to 2 old revisions", Duration::from_secs(5), || async {
-            revisions(&cluster).await.len() == 3
-        })
-        .await;
-    let kept = revisions(&cluster).await;
-    assert_eq!(
-        kept.iter().map(|r| r.1).collect::<Vec<_>>(),
-        vec![2, 3, 4],
-        "revisionHistoryLimit 2 keeps the current and 2 old: {kept:?}"
-    );
+    let (cluster, controller) = cluster_with_agent_rolled_four_times().await;
     let history = cluster.kubectl_ok(&["rollout", "history", "ds/agent"]);
     let listed: Vec<&str> = history
         .lines()
@@ -67,35 +79,45 @@ async fn rollout_history_undo_and_pruning_use_daemonrolls_revisions() {
         .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
         .collect();
     assert_eq!(listed, vec!["2", "3", "4"], "{history}");
+    controller.stop().await;
+}
 
-    let before = now_version(&cluster);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_undo_reuses_the_previous_revision_renumbered() {
+    if !kubectl_installed() {
+        eprintln!("kubectl is not installed: skipping");
+        return;
+    }
+    let (cluster, controller) = cluster_with_agent_rolled_four_times().await;
+    let kept = revisions(&cluster).await;
+    let before = cluster.mark();
     cluster.kubectl_ok(&["rollout", "undo", "ds/agent"]);
-    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
     let pods = cluster.pods().await;
     assert!(
-        pods.iter().all(|p| p["spec"]["containers"][0]["image"] == "agent:3"),
+        pods.iter().all(|p| pod_image(p) == "agent:3"),
         "undo goes back to agent:3"
     );
     let after = revisions(&cluster).await;
-    let revision_three = kept.iter().find(|r| r.1 == 3).expect("revision 3 kept");
+    let revision_three = kept.iter().find(|r| r.number == 3).expect("revision 3 kept");
     let renumbered = after
         .iter()
-        .find(|r| r.0 == revision_three.0)
+        .find(|r| r.name == revision_three.name)
         .expect("same revision object");
     assert_eq!(
-        renumbered.1, 5,
+        renumbered.number, 5,
         "undo reuses revision 3 and renumbers it to 5: {after:?}"
     );
     assert!(
         pods.iter()
-            .all(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(revision_three.2)),
+            .all(|p| p["metadata"]["labels"]["controller-revision-hash"] == json!(revision_three.hash)),
         "pods carry the reused revision's hash"
     );
-    let created: Vec<Value> = cluster
+    let created: Vec<String> = cluster
         .timeline()
         .iter()
-        .filter(|r| r.resource_version > before && r.kind == "ControllerRevision" && r.verb == "create")
-        .map(|r| (*r.object).clone())
+        .filter(|r| r.resource_version > before.version() && r.kind == "ControllerRevision" && r.verb == "create")
+        .map(|r| r.object.to_string())
         .collect();
     assert!(created.is_empty(), "no new revision for an undo: {created:?}");
     controller.stop().await;

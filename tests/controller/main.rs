@@ -1,9 +1,13 @@
 //! End to end: daemonroll (in-process or the real binary) against the simulator over HTTP, with the
-//! DESIGN.md invariants checked on the simulator's timeline of writes.
+//! ARCHITECTURE.md invariants checked on the simulator's timeline of writes.
 
+mod fixtures;
+mod replicas;
 mod support;
 
+mod backoff;
 mod claims;
+mod demo;
 mod failures;
 mod ha;
 mod history;
@@ -11,4 +15,5 @@ mod nodes;
 mod restart;
 mod rollout;
 mod scoping;
+mod sigterm;
 mod takeover;

@@ -1,8 +1,6 @@
-//! Scoping flags, bad DaemonSets next to good ones, and a clean stop on SIGTERM.
+//! What daemonroll leaves alone: DaemonSets outside `--selector`, DaemonSets it cannot plan or read
+//! (reported, and not stalling the rest), and a DaemonSet being deleted.
 
-use std::time::Duration;
-
-use daemonroll::controller::Options;
 use daemonroll::sim::resources;
 use serde_json::{Value, json};
 
@@ -18,8 +16,9 @@ async fn pods_of(cluster: &Cluster, app: &str) -> usize {
 }
 
 /// Stores a DaemonSet as an older API server might have accepted it (no admission, no validation).
-fn store_unvalidated(cluster: &Cluster, object: Value) {
-    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+fn store_unvalidated(cluster: &Cluster, daemon_set: DaemonSetBuilder) {
+    let name = daemon_set.name().to_string();
+    let object = Value::from(daemon_set);
     let resource = resources::find("apps", "v1", "daemonsets").expect("served");
     cluster
         .sim
@@ -33,149 +32,100 @@ fn store_unvalidated(cluster: &Cluster, object: Value) {
         .expect("stored");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_selected_daemon_sets_are_managed_and_bad_ones_do_not_stall_the_rest() {
-    let cluster = Cluster::start(3, fleet(100)).await;
-    let controller = cluster.start_controller(Options {
+/// Three nodes and a controller started with `--selector shard=a`.
+async fn cluster_managing_shard_a() -> (Cluster, Running) {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller_with(ControllerSettings {
         selector: Some("shard=a".into()),
-        ..Options::default()
     });
-    // Broken beyond planning: no selector; unreadable: minReadySeconds is text.
-    let mut no_selector = daemon_set("noselector", "agent:1", rolling(json!(1), json!(0)));
-    no_selector["metadata"]["labels"] = json!({"shard": "a"});
-    no_selector["spec"].as_object_mut().expect("spec").remove("selector");
-    store_unvalidated(&cluster, no_selector);
-    let mut unreadable = daemon_set("unreadable", "agent:1", rolling(json!(1), json!(0)));
-    unreadable["metadata"]["labels"] = json!({"shard": "a"});
-    unreadable["spec"]["minReadySeconds"] = json!("soon");
-    store_unvalidated(&cluster, unreadable);
+    (cluster, controller)
+}
 
-    let mut mine = daemon_set("mine", "agent:1", rolling(json!(1), json!(0)));
-    mine["metadata"]["labels"] = json!({"shard": "a"});
-    cluster.create_daemon_set(mine).await;
-    let mut theirs = daemon_set("theirs", "agent:1", rolling(json!(1), json!(0)));
-    theirs["metadata"]["labels"] = json!({"shard": "b"});
-    cluster.create_daemon_set(theirs).await;
+/// Creates `mine` in shard a and waits for it to roll out; then waits a second more, so that
+/// whatever daemonroll would do about the other DaemonSets has been done.
+async fn roll_out_mine(cluster: &Cluster) {
+    cluster.create_daemon_set(daemon_set("mine").label("shard", "a")).await;
+    cluster.wait_rolled_out("mine").pods(3).within(secs(15)).await;
+    tokio::time::sleep(secs(1)).await;
+}
 
-    cluster.wait_rolled_out("mine", 3, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_set_outside_the_selector_gets_no_pods_and_no_status() {
+    let (cluster, controller) = cluster_managing_shard_a().await;
+    cluster
+        .create_daemon_set(daemon_set("theirs").label("shard", "b"))
+        .await;
+    roll_out_mine(&cluster).await;
     assert_eq!(pods_of(&cluster, "theirs").await, 0, "shard b is not ours");
     assert!(
-        cluster.daemon_set("theirs").await["status"]
+        cluster.get_daemon_set("theirs").await["status"]
             .get("observedGeneration")
             .is_none(),
         "no status written for shard b"
-    );
-    assert_eq!(pods_of(&cluster, "noselector").await, 0);
-    assert_eq!(pods_of(&cluster, "unreadable").await, 0);
-
-    let events = cluster
-        .api
-        .get("/apis/events.k8s.io/v1/namespaces/default/events")
-        .await
-        .expect("events");
-    let reasons: Vec<(String, String)> = events["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            (
-                e["regarding"]["name"].as_str().unwrap_or_default().to_string(),
-                e["reason"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    assert!(
-        reasons.contains(&("noselector".into(), "InvalidSelector".into())),
-        "{reasons:?}"
-    );
-    assert!(
-        reasons.contains(&("unreadable".into(), "InvalidDaemonSet".into())),
-        "{reasons:?}"
     );
     controller.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_stops_the_binary_cleanly() {
-    let cluster = Cluster::start(2, fleet(100)).await;
-    let running = cluster.start_binary(&[]);
-    cluster
-        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(1), json!(0))))
-        .await;
-    cluster.wait_rolled_out("agent", 2, Duration::from_secs(15)).await;
-    let mut running = running;
-    let Running::Binary(child) = &mut running else {
-        panic!("a binary was started");
-    };
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waitable") {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "still running 10 s after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+async fn a_daemon_set_without_a_selector_is_reported_and_does_not_stall_the_rest() {
+    let (cluster, controller) = cluster_managing_shard_a().await;
+    // Broken beyond planning: no selector.
+    store_unvalidated(
+        &cluster,
+        daemon_set("noselector").label("shard", "a").without_selector(),
+    );
+    roll_out_mine(&cluster).await;
+    assert_eq!(pods_of(&cluster, "noselector").await, 0);
+    let events = cluster.events().await;
+    assert!(
+        events.contains(&Event {
+            regarding: "noselector".into(),
+            reason: "InvalidSelector".into()
+        }),
+        "{events:?}"
+    );
+    controller.stop().await;
 }
 
-#[test]
-fn the_demo_finishes_and_shows_the_rollout() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_daemonroll"))
-        .arg("demo")
-        .output()
-        .expect("demo runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_daemon_set_is_reported_and_does_not_stall_the_rest() {
+    let (cluster, controller) = cluster_managing_shard_a().await;
+    // Unreadable: minReadySeconds is text.
+    store_unvalidated(
+        &cluster,
+        daemon_set("unreadable")
+            .label("shard", "a")
+            .unparseable_min_ready_seconds("soon"),
     );
-    assert!(stdout.contains("node-013 is NotReady"), "{stdout}");
-    assert!(stdout.contains("updated 19/19 · available 19/19"), "{stdout}");
-    assert!(stdout.contains("wave 1: 4 pod(s) replaced"), "{stdout}");
+    roll_out_mine(&cluster).await;
+    assert_eq!(pods_of(&cluster, "unreadable").await, 0);
+    let events = cluster.events().await;
     assert!(
-        stdout.contains("wave 5: 3 pod(s) replaced"),
-        "20% of 19 rounds up to 4: 4+4+4+4+3\n{stdout}"
+        events.contains(&Event {
+            regarding: "unreadable".into(),
+            reason: "InvalidDaemonSet".into()
+        }),
+        "{events:?}"
     );
-    assert!(stdout.contains("38 pod creates, 19 pod deletes"), "{stdout}");
+    controller.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_set_being_deleted_is_left_to_the_garbage_collector() {
-    let cluster = Cluster::start(3, fleet(100)).await;
-    let controller = cluster.start_controller(Options::default());
-    cluster
-        .create_daemon_set(daemon_set("agent", "agent:1", rolling(json!(1), json!(0))))
-        .await;
-    cluster.wait_rolled_out("agent", 3, Duration::from_secs(15)).await;
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller();
+    cluster.create_daemon_set(daemon_set("agent")).await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    let start = cluster.mark();
     // Foreground deletion keeps the DaemonSet (deletionTimestamp set) while its pods are collected.
-    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"});
-    let start = now_version(&cluster);
-    let request = http::Request::delete(ds_path("agent"))
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(body.to_string().into_bytes())
-        .expect("request");
-    let _: Value = cluster
-        .api
-        .kube_client()
-        .request(request)
-        .await
-        .expect("foreground delete");
+    cluster.delete_daemon_set("agent", Propagation::Foreground).await;
     cluster
-        .wait_until("the DaemonSet and its pods gone", Duration::from_secs(15), || async {
-            cluster.pods().await.is_empty() && cluster.api.get(&ds_path("agent")).await.is_err()
+        .wait_until("the DaemonSet and its pods gone", secs(15), || async {
+            cluster.pods().await.is_empty() && !cluster.daemon_set_exists("agent").await
         })
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let writes = controller_writes_since(&cluster, start);
+    tokio::time::sleep(millis(500)).await;
+    let writes = cluster.controller_writes_since(start);
     assert!(
         writes.is_empty(),
         "daemonroll wrote while the DaemonSet was being deleted: {writes:?}"

@@ -1,9 +1,15 @@
 //! The end-to-end harness: a simulator, a daemonroll controller (in-process, or the real binary),
-//! a test client, kubectl, and the DESIGN.md invariants checked on the simulator's timeline.
+//! a test client, kubectl, and the ARCHITECTURE.md invariants checked on the simulator's timeline.
+//!
+//! Invariant of this file: it is the only one that names daemonroll's controller and API-client
+//! items (`controller::run`, `controller::client`, `executor::api`); the in-process start of a
+//! controller is `Cluster::start_controller_with`, and nothing else builds one. Test files use the
+//! simulator's API (`daemonroll::sim`) directly.
+#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,12 +19,23 @@ use daemonroll::kube::config::client_from_config;
 use daemonroll::kube::{ApiClient, PatchKind, WriteGate};
 use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
-use daemonroll::sim::fleet::FleetConfig;
+use daemonroll::sim::fleet::{FleetConfig, ImageBehaviour};
 use daemonroll::sim::store::{EventType, WriteRecord};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use crate::fixtures::*;
+
+/// The actor daemonroll's writes carry in the timeline (a single, not leader-elected, controller).
 pub const CONTROLLER: &str = "daemonroll";
+
+pub fn secs(seconds: u64) -> Duration {
+    Duration::from_secs(seconds)
+}
+
+pub fn millis(milliseconds: u64) -> Duration {
+    Duration::from_millis(milliseconds)
+}
 
 pub struct TempDir(pub PathBuf);
 
@@ -36,6 +53,8 @@ impl Drop for TempDir {
     }
 }
 
+// ---------------------------------------------------------------- running controllers
+
 /// A running controller: in-process (stopped through its shutdown signal) or the real binary.
 pub enum Running {
     InProcess {
@@ -46,19 +65,36 @@ pub enum Running {
 }
 
 impl Running {
+    /// Stops the controller: its shutdown signal in-process, SIGKILL (no cleanup) for the binary.
     pub async fn stop(mut self) {
         match &mut self {
             Running::InProcess { stop, task } => {
                 if let Some(stop) = stop.take() {
                     let _ = stop.send(());
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+                let _ = tokio::time::timeout(secs(10), task).await;
             }
             Running::Binary(child) => {
                 let _ = child.kill();
                 let _ = child.wait();
             }
         }
+    }
+
+    /// Sends SIGTERM to the binary.
+    pub fn terminate(&self) {
+        let Running::Binary(child) = self else {
+            panic!("SIGTERM is for a controller started as the binary");
+        };
+        send_sigterm(child);
+    }
+
+    /// Waits for the binary to exit; panics if it still runs after `limit`.
+    pub async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let Running::Binary(child) = self else {
+            panic!("only a binary exits by itself");
+        };
+        wait_exit(child, limit).await
     }
 }
 
@@ -71,36 +107,60 @@ impl Drop for Running {
     }
 }
 
-pub struct Cluster {
-    pub sim: Simulator,
-    /// Writes as the test ("e2e-test" in the timeline).
-    pub api: ApiClient,
-    pub dir: TempDir,
-    pub kubeconfig: PathBuf,
+/// `kill -TERM <pid>`.
+pub fn send_sigterm(child: &Child) {
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(killed.success(), "kill -TERM {pid}: {killed:?}");
 }
 
-pub fn fleet(ready_after_ms: u64) -> FleetConfig {
-    FleetConfig {
-        ready_after: Duration::from_millis(ready_after_ms),
-        terminate_after: Duration::from_millis(50),
-        ..FleetConfig::default()
+/// Polls `child` until it exits; panics if it still runs after `limit`.
+pub async fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child is waitable") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "still running {limit:?} later");
+        tokio::time::sleep(millis(50)).await;
     }
 }
 
-impl Cluster {
-    pub async fn start(nodes: usize, fleet: FleetConfig) -> Cluster {
+/// What a test sets on an in-process controller; everything else is daemonroll's default.
+#[derive(Clone, Debug, Default)]
+pub struct ControllerSettings {
+    /// `--selector`: only DaemonSets whose labels match.
+    pub selector: Option<String>,
+}
+
+// ---------------------------------------------------------------- the cluster
+
+/// How to start a simulated cluster: `Cluster::with_nodes(12).pods_ready_after(millis(300)).start()`.
+pub struct ClusterBuilder {
+    nodes: usize,
+    fleet: FleetConfig,
+}
+
+impl ClusterBuilder {
+    /// How long a started pod takes to become Ready.
+    pub fn pods_ready_after(mut self, delay: Duration) -> Self {
+        self.fleet.ready_after = delay;
+        self
+    }
+
+    pub async fn start(self) -> Cluster {
         let sim = Simulator::start(SimConfig {
-            nodes,
-            fleet,
+            nodes: self.nodes,
+            fleet: self.fleet,
             ..SimConfig::default()
         })
         .await
         .expect("simulator starts");
-        let mut config = kube::Config::new(sim.url().parse().expect("url"));
+        let mut config = kube::Config::new(sim.url().parse().expect("simulator URL"));
         config
             .headers
             .push((http::header::USER_AGENT, http::HeaderValue::from_static("e2e-test/1")));
-        let api = ApiClient::new(kube::Client::try_from(config).expect("client"));
+        let api = ApiClient::new(kube::Client::try_from(config).expect("test client"));
         let dir = TempDir::new("e2e");
         let kubeconfig = dir.0.join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
@@ -111,14 +171,66 @@ impl Cluster {
             kubeconfig,
         }
     }
+}
 
-    pub fn controller_client(&self) -> kube::Client {
-        client_from_config(kube::Config::new(self.sim.url().parse().expect("url"))).expect("client")
+pub struct Cluster {
+    pub sim: Simulator,
+    /// Writes as the test ("e2e-test" in the timeline).
+    api: ApiClient,
+    pub dir: TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+/// An Event as far as the tests look at it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The name of the object the Event is about.
+    pub regarding: String,
+    pub reason: String,
+}
+
+/// How a DELETE treats the object's dependents.
+#[derive(Clone, Copy, Debug)]
+pub enum Propagation {
+    /// The object is gone at once; the garbage collector deletes its dependents afterwards.
+    Background,
+    /// The object stays (deletionTimestamp set) until the garbage collector has deleted its dependents.
+    Foreground,
+}
+
+pub fn ds_path(name: &str) -> String {
+    format!("/apis/apps/v1/namespaces/default/daemonsets/{name}")
+}
+
+pub fn pod_path(name: &str) -> String {
+    format!("/api/v1/namespaces/default/pods/{name}")
+}
+
+impl Cluster {
+    /// A simulated cluster of `nodes` nodes (node-001 …); pods become Ready after 1 s unless set.
+    pub fn with_nodes(nodes: usize) -> ClusterBuilder {
+        ClusterBuilder {
+            nodes,
+            fleet: FleetConfig {
+                terminate_after: millis(50),
+                ..FleetConfig::default()
+            },
+        }
     }
 
-    /// Starts daemonroll in this process.
-    pub fn start_controller(&self, options: Options) -> Running {
-        let client = self.controller_client();
+    /// Starts daemonroll in this process with its default options.
+    pub fn start_controller(&self) -> Running {
+        self.start_controller_with(ControllerSettings::default())
+    }
+
+    /// Starts daemonroll in this process (the one place that does).
+    pub fn start_controller_with(&self, settings: ControllerSettings) -> Running {
+        let options = Options {
+            selector: settings.selector,
+            ..Options::default()
+        };
+        let client =
+            client_from_config(kube::Config::new(self.sim.url().parse().expect("simulator URL"))).expect("client");
         let controller = Controller::new(client.clone(), options, WriteGate::open(), Default::default());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -130,7 +242,7 @@ impl Cluster {
         Running::InProcess { stop: Some(stop), task }
     }
 
-    /// Starts the real `daemonroll run` binary against this cluster.
+    /// Starts the real `daemonroll run` binary against this cluster, with `extra` flags.
     pub fn start_binary(&self, extra: &[&str]) -> Running {
         let log = std::fs::File::create(self.dir.0.join(format!("run-{}.log", uuid::Uuid::new_v4()))).expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_daemonroll"))
@@ -147,7 +259,38 @@ impl Cluster {
         Running::Binary(child)
     }
 
-    pub async fn create_daemon_set(&self, object: Value) -> Value {
+    // ------------------------------------------------------------ the fleet
+
+    /// Pods of `image` fail when started (phase Failed).
+    pub fn image_fails(&self, image: &str) {
+        self.sim.fleet.set_image_behaviour(image, Some(ImageBehaviour::Fail));
+    }
+
+    /// Pods of `image` run but restart forever and never become Ready.
+    pub fn image_crash_loops(&self, image: &str) {
+        self.sim
+            .fleet
+            .set_image_behaviour(image, Some(ImageBehaviour::CrashLoop));
+    }
+
+    /// Adds node `number` (`node_name(number)`).
+    pub fn add_node(&self, number: usize) {
+        self.sim.fleet.add_node(&node_name(number), number).expect("node added");
+    }
+
+    /// A handle on the node `name` to change it as an operator or the node lifecycle would.
+    pub fn node(&self, name: &str) -> NodeHandle<'_> {
+        NodeHandle {
+            cluster: self,
+            name: name.to_string(),
+        }
+    }
+
+    // ------------------------------------------------------------ objects
+
+    /// Creates a DaemonSet (in its namespace, `default` if none) and returns it as stored.
+    pub async fn create_daemon_set(&self, daemon_set: impl Into<Value>) -> Value {
+        let object: Value = daemon_set.into();
         let namespace = object["metadata"]["namespace"]
             .as_str()
             .unwrap_or("default")
@@ -165,45 +308,118 @@ impl Cluster {
             .expect("DaemonSet is patched");
     }
 
+    /// Changes the image of the DaemonSet's container: a new template, so a new generation.
     pub async fn set_image(&self, name: &str, image: &str) {
         self.patch_daemon_set(
             name,
-            json!({"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": image}]}}}}),
+            json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "image": image}]}}}}),
         )
         .await;
     }
 
-    pub async fn daemon_set(&self, name: &str) -> Value {
+    pub async fn get_daemon_set(&self, name: &str) -> Value {
         self.api.get(&ds_path(name)).await.expect("DaemonSet exists")
     }
 
+    pub async fn daemon_set_exists(&self, name: &str) -> bool {
+        self.api.get(&ds_path(name)).await.is_ok()
+    }
+
+    pub async fn delete_daemon_set(&self, name: &str, propagation: Propagation) {
+        let policy = match propagation {
+            Propagation::Background => "Background",
+            Propagation::Foreground => "Foreground",
+        };
+        let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": policy});
+        let request = http::Request::delete(ds_path(name))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string().into_bytes())
+            .expect("request");
+        let _: Value = self
+            .api
+            .kube_client()
+            .request(request)
+            .await
+            .expect("DaemonSet is deleted");
+    }
+
+    /// Every pod in `default`, terminating ones included.
     pub async fn pods(&self) -> Vec<Value> {
-        let list = self.api.get("/api/v1/namespaces/default/pods").await.expect("pods");
+        self.list("/api/v1/namespaces/default/pods").await
+    }
+
+    pub async fn create_pod(&self, pod: impl Into<Value>) -> Value {
+        self.api
+            .create("/api/v1/namespaces/default/pods", &pod.into())
+            .await
+            .expect("pod is created")
+    }
+
+    pub async fn patch_pod(&self, name: &str, patch: Value) {
+        self.api
+            .patch(&pod_path(name), PatchKind::Merge, &patch)
+            .await
+            .expect("pod is patched");
+    }
+
+    pub async fn controller_revisions(&self) -> Vec<Value> {
+        self.list("/apis/apps/v1/namespaces/default/controllerrevisions").await
+    }
+
+    /// Creates an object from its exact bytes (e.g. JSON encoded as another implementation does).
+    pub async fn create_raw(&self, collection: &str, body: String) -> Value {
+        self.api
+            .create_raw(collection, body.into_bytes())
+            .await
+            .expect("object is created")
+    }
+
+    /// The object at `path`, if the API server serves it.
+    pub async fn try_get(&self, path: &str) -> Option<Value> {
+        self.api.get(path).await.ok()
+    }
+
+    /// The items of the list at `path`.
+    pub async fn list(&self, path: &str) -> Vec<Value> {
+        let list = self.api.get(path).await.expect("list");
         list["items"].as_array().cloned().unwrap_or_default()
     }
 
-    /// Waits until the DaemonSet's status says the rollout of its current generation is complete
-    /// with `desired` pods; panics after `limit` with the last status.
-    pub async fn wait_rolled_out(&self, name: &str, desired: i64, limit: Duration) -> Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let ds = self.daemon_set(name).await;
-            let status = &ds["status"];
-            let count = |field: &str| status[field].as_i64().unwrap_or(0);
-            let done = status["observedGeneration"].as_i64() >= ds["metadata"]["generation"].as_i64()
-                && count("desiredNumberScheduled") == desired
-                && count("updatedNumberScheduled") == desired
-                && count("numberAvailable") == desired
-                && count("currentNumberScheduled") == desired
-                && count("numberMisscheduled") == 0;
-            if done {
-                return ds;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} not rolled out to {desired} within {limit:?}: {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// The Events in `default`.
+    pub async fn events(&self) -> Vec<Event> {
+        self.list("/apis/events.k8s.io/v1/namespaces/default/events")
+            .await
+            .iter()
+            .map(|event| Event {
+                regarding: text(event, "/regarding/name").to_string(),
+                reason: text(event, "/reason").to_string(),
+            })
+            .collect()
+    }
+
+    pub async fn event_reasons(&self) -> Vec<String> {
+        self.events().await.into_iter().map(|event| event.reason).collect()
+    }
+
+    // ------------------------------------------------------------ waiting
+
+    /// Waits until the DaemonSet's status says the rollout of its current generation is complete:
+    /// `cluster.wait_rolled_out("agent").pods(50).within(secs(30))`.
+    pub fn wait_rolled_out<'c>(&'c self, name: &str) -> PodCountWait<'c> {
+        PodCountWait {
+            cluster: self,
+            name: name.to_string(),
+            goal: Goal::RolledOut,
+        }
+    }
+
+    /// Waits until at least so many pods run the current template:
+    /// `cluster.wait_updated("agent").pods(7).within(secs(30))`.
+    pub fn wait_updated<'c>(&'c self, name: &str) -> PodCountWait<'c> {
+        PodCountWait {
+            cluster: self,
+            name: name.to_string(),
+            goal: Goal::Updated,
         }
     }
 
@@ -219,24 +435,58 @@ impl Cluster {
                 Instant::now() < deadline,
                 "timed out after {limit:?} waiting for {what}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(millis(50)).await;
         }
     }
 
-    /// Waits until at least `count` pods of `name` run the current template.
-    pub async fn wait_updated(&self, name: &str, count: i64, limit: Duration) {
-        self.wait_until(&format!("{count} pods of {name} updated"), limit, || async {
-            self.daemon_set(name).await["status"]["updatedNumberScheduled"]
-                .as_i64()
-                .unwrap_or(0)
-                >= count
-        })
-        .await;
-    }
+    // ------------------------------------------------------------ the timeline
 
     pub fn timeline(&self) -> Vec<WriteRecord> {
         self.sim.store.timeline()
     }
+
+    /// The timeline's position now, to replay or list the writes that follow.
+    pub fn mark(&self) -> Mark {
+        Mark(self.timeline().last().map(|r| r.resource_version).unwrap_or(0))
+    }
+
+    /// Replays the timeline after `since` and checks the ARCHITECTURE.md invariants 1–4 at every write
+    /// (pods per node, unavailable pods, what created pods carry, needless status writes);
+    /// returns what the replay counted.
+    pub fn check_invariants_since(&self, since: Mark, budget: &Budget) -> Replay {
+        check_invariants(&self.timeline(), budget, since.0)
+    }
+
+    /// The controller's pod writes after `since`, one line each, for failure messages.
+    pub fn pod_writes_since(&self, since: Mark) -> String {
+        self.timeline()
+            .iter()
+            .filter(|r| r.resource_version > since.0 && r.kind == "Pod" && r.actor == CONTROLLER)
+            .map(|r| {
+                format!(
+                    "{} {} {} {} on {} hash {}",
+                    r.time.format("%H:%M:%S%.3f"),
+                    r.verb,
+                    r.name,
+                    r.resource_version,
+                    pod_node(&r.object),
+                    text(&r.object, "/metadata/labels/controller-revision-hash")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// "verb Kind name" of every write by daemonroll after `since`, Events left out.
+    pub fn controller_writes_since(&self, since: Mark) -> Vec<String> {
+        self.timeline()
+            .iter()
+            .filter(|r| r.resource_version > since.0 && r.actor == CONTROLLER && r.kind != "Event")
+            .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
+            .collect()
+    }
+
+    // ------------------------------------------------------------ kubectl
 
     pub fn kubectl(&self, args: &[&str]) -> Output {
         Command::new("kubectl")
@@ -268,40 +518,136 @@ pub fn kubectl_installed() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-pub fn ds_path(name: &str) -> String {
-    format!("/apis/apps/v1/namespaces/default/daemonsets/{name}")
+/// A node of the simulated fleet, changed as an operator or the node lifecycle controller would.
+pub struct NodeHandle<'c> {
+    cluster: &'c Cluster,
+    name: String,
 }
 
-/// A DaemonSet `name` of one container "agent" running `image`, with `strategy` as updateStrategy.
-pub fn daemon_set(name: &str, image: &str, strategy: Value) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "DaemonSet",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "selector": {"matchLabels": {"app": name}},
-            "updateStrategy": strategy,
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "agent", "image": image}]}
+impl NodeHandle<'_> {
+    pub fn label(&self, key: &str, value: &str) {
+        self.cluster
+            .sim
+            .fleet
+            .label(&self.name, key, Some(value))
+            .expect("node labelled");
+    }
+
+    pub fn taint(&self, key: &str, value: &str, effect: &str) {
+        self.cluster
+            .sim
+            .fleet
+            .taint(&self.name, key, value, effect)
+            .expect("node tainted");
+    }
+
+    /// NotReady, with the unreachable NoSchedule and NoExecute taints of the node lifecycle.
+    pub fn become_not_ready(&self) {
+        self.cluster
+            .sim
+            .fleet
+            .set_node_ready(&self.name, false)
+            .expect("node NotReady");
+    }
+
+    pub fn become_ready(&self) {
+        self.cluster
+            .sim
+            .fleet
+            .set_node_ready(&self.name, true)
+            .expect("node Ready");
+    }
+
+    /// Deleted; the simulator's pod garbage collector then deletes its pods.
+    pub fn remove(&self) {
+        self.cluster.sim.fleet.remove_node(&self.name).expect("node removed");
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Goal {
+    /// The rollout of the current generation is complete with this many pods.
+    RolledOut,
+    /// At least this many pods run the current template.
+    Updated,
+}
+
+/// A wait on a DaemonSet's pod counts, still missing how many pods.
+pub struct PodCountWait<'c> {
+    cluster: &'c Cluster,
+    name: String,
+    goal: Goal,
+}
+
+impl<'c> PodCountWait<'c> {
+    pub fn pods(self, pods: i64) -> PodCountWaitFor<'c> {
+        PodCountWaitFor { wait: self, pods }
+    }
+}
+
+/// A wait on a DaemonSet's pod counts, ready to run `within` a time limit.
+pub struct PodCountWaitFor<'c> {
+    wait: PodCountWait<'c>,
+    pods: i64,
+}
+
+impl PodCountWaitFor<'_> {
+    /// Polls every 50 ms; returns the DaemonSet once its status meets the goal, or panics after
+    /// `limit` with the last status.
+    pub async fn within(self, limit: Duration) -> Value {
+        let PodCountWait { cluster, name, goal } = self.wait;
+        let pods = self.pods;
+        let deadline = Instant::now() + limit;
+        loop {
+            let ds = cluster.get_daemon_set(&name).await;
+            let status = &ds["status"];
+            let count = |field: &str| status[field].as_i64().unwrap_or(0);
+            let done = match goal {
+                Goal::RolledOut => {
+                    status["observedGeneration"].as_i64() >= ds["metadata"]["generation"].as_i64()
+                        && count("desiredNumberScheduled") == pods
+                        && count("updatedNumberScheduled") == pods
+                        && count("numberAvailable") == pods
+                        && count("currentNumberScheduled") == pods
+                        && count("numberMisscheduled") == 0
+                }
+                Goal::Updated => count("updatedNumberScheduled") >= pods,
+            };
+            if done {
+                return ds;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{name} not {goal:?} with {pods} pods within {limit:?}: {status}"
+            );
+            tokio::time::sleep(millis(50)).await;
         }
-    })
+    }
 }
 
-pub fn rolling(max_unavailable: Value, max_surge: Value) -> Value {
-    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable, "maxSurge": max_surge}})
-}
+// ---------------------------------------------------------------- pods
 
 fn text<'v>(value: &'v Value, pointer: &str) -> &'v str {
     value.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn controller_uid(pod: &Value) -> Option<&str> {
+/// The uid of the pod's controller (its ownerReference with controller: true), if any.
+pub fn controller_uid(pod: &Value) -> Option<&str> {
     pod.pointer("/metadata/ownerReferences")?
         .as_array()?
         .iter()
         .find(|r| r["controller"] == json!(true))
         .and_then(|r| r["uid"].as_str())
+}
+
+/// The name of the pod's controller (its ownerReference with controller: true), if any.
+pub fn controller_name(pod: &Value) -> Option<String> {
+    pod["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find(|r| r["controller"] == true)
+        .and_then(|r| r["name"].as_str())
+        .map(str::to_string)
 }
 
 /// The node a daemon pod belongs to: spec.nodeName, else its pinning affinity's value.
@@ -317,6 +663,19 @@ pub fn pod_node(pod: &Value) -> String {
     .to_string()
 }
 
+pub fn pod_image(pod: &Value) -> &str {
+    text(pod, "/spec/containers/0/image")
+}
+
+/// status.phase: Pending, Running, Succeeded, Failed (empty before the kubelet wrote it).
+pub fn pod_phase(pod: &Value) -> &str {
+    text(pod, "/status/phase")
+}
+
+pub fn is_terminating(pod: &Value) -> bool {
+    pod.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())
+}
+
 fn ready_since(pod: &Value) -> Option<DateTime<Utc>> {
     let conditions = pod.pointer("/status/conditions")?.as_array()?;
     let ready = conditions.iter().find(|c| c["type"] == "Ready")?;
@@ -324,6 +683,28 @@ fn ready_since(pod: &Value) -> Option<DateTime<Utc>> {
         return None;
     }
     text(ready, "/lastTransitionTime").parse().ok()
+}
+
+/// Whether the pod's Ready condition is True.
+pub fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|conditions| conditions.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+// ---------------------------------------------------------------- invariants
+
+/// A position in the simulator's write timeline (a resourceVersion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark(u64);
+
+impl Mark {
+    /// Before the first write.
+    pub const BEGINNING: Mark = Mark(0);
+
+    pub fn version(self) -> u64 {
+        self.0
+    }
 }
 
 /// What a timeline replay found, for assertions beyond the invariants.
@@ -338,14 +719,39 @@ pub struct Replay {
     pub writes_by_verb: BTreeMap<(String, String), usize>,
 }
 
-/// What the invariants allow for one DaemonSet during the replayed window.
+/// Whose writes a replay counts as the controller's.
+#[derive(Clone, Copy, Debug)]
+pub enum Writer {
+    /// The single in-process controller or binary (actor `daemonroll`).
+    Controller,
+    /// Any leader-elected replica (actor `daemonroll@<replica>`).
+    AnyReplica,
+    /// The leader-elected replica of this name only.
+    Replica(&'static str),
+}
+
+impl Writer {
+    fn matches(self, actor: &str) -> bool {
+        match self {
+            Writer::Controller => actor == CONTROLLER,
+            Writer::AnyReplica => actor.starts_with("daemonroll@"),
+            Writer::Replica(name) => actor.strip_prefix("daemonroll@") == Some(name),
+        }
+    }
+}
+
+/// What the invariants allow for one DaemonSet during the replayed window:
+/// `Budget::rolling("agent").nodes(12).at_most_unavailable(2)`.
+#[derive(Clone, Debug)]
 pub struct Budget {
-    pub daemon_set: String,
+    daemon_set: String,
     /// Nodes that should run a daemon pod (availability is counted over them).
-    pub nodes: Vec<String>,
-    pub max_unavailable: usize,
-    pub surge: bool,
-    pub min_ready: chrono::Duration,
+    nodes: Vec<String>,
+    max_unavailable: usize,
+    /// Two pods on one node allowed (old and new side by side).
+    surge: bool,
+    min_ready: chrono::Duration,
+    writer: Writer,
 }
 
 impl Budget {
@@ -357,52 +763,45 @@ impl Budget {
             max_unavailable: 0,
             surge: false,
             min_ready: chrono::Duration::zero(),
+            writer: Writer::Controller,
         }
     }
 
-    /// A rollout over `nodes` nodes (node-001…) with `max_unavailable` and no surge.
-    pub fn rolling(daemon_set: &str, nodes: usize, max_unavailable: usize) -> Budget {
-        Budget {
-            nodes: node_names(nodes),
-            max_unavailable,
-            ..Budget::no_rollout(daemon_set)
-        }
+    /// A rolling update: say over how many nodes and how many may be unavailable at once.
+    pub fn rolling(daemon_set: &str) -> Budget {
+        Budget::no_rollout(daemon_set)
+    }
+
+    /// Availability is counted over node-001 … node-<count>.
+    pub fn nodes(mut self, count: usize) -> Self {
+        self.nodes = node_names(count);
+        self
+    }
+
+    pub fn at_most_unavailable(mut self, count: usize) -> Self {
+        self.max_unavailable = count;
+        self
+    }
+
+    /// maxSurge > 0: a node may run an old and a new pod side by side.
+    pub fn surge(mut self) -> Self {
+        self.surge = true;
+        self
+    }
+
+    /// A pod counts as available once Ready for this long.
+    pub fn min_ready_seconds(mut self, seconds: i64) -> Self {
+        self.min_ready = chrono::Duration::seconds(seconds);
+        self
+    }
+
+    pub fn written_by(mut self, writer: Writer) -> Self {
+        self.writer = writer;
+        self
     }
 }
 
-/// Replays the timeline from `from_version` (exclusive) and checks DESIGN.md invariants 1–4 at
-/// every write: pods per node, unavailable pods, what created pods carry, and needless status writes.
-/// The controller's pod writes after `from_version`, one line each, for failure messages.
-pub fn pod_writes(timeline: &[WriteRecord], from_version: u64) -> String {
-    timeline
-        .iter()
-        .filter(|r| r.resource_version > from_version && r.kind == "Pod" && r.actor == CONTROLLER)
-        .map(|r| {
-            format!(
-                "{} {} {} {} on {} hash {}",
-                r.time.format("%H:%M:%S%.3f"),
-                r.verb,
-                r.name,
-                r.resource_version,
-                pod_node(&r.object),
-                text(&r.object, "/metadata/labels/controller-revision-hash")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
-    check_invariants_by(timeline, budget, from_version, |actor| actor == CONTROLLER)
-}
-
-/// As `check_invariants`, counting the writes of every actor `is_controller` accepts (replicas).
-pub fn check_invariants_by(
-    timeline: &[WriteRecord],
-    budget: &Budget,
-    from_version: u64,
-    is_controller: impl Fn(&str) -> bool,
-) -> Replay {
+fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
     let uid = timeline
         .iter()
         .find(|r| r.kind == "DaemonSet" && r.name == budget.daemon_set)
@@ -428,7 +827,7 @@ pub fn check_invariants_by(
             }
             continue;
         }
-        let by_controller = is_controller(&record.actor);
+        let by_controller = budget.writer.matches(&record.actor);
         if by_controller {
             *replay
                 .writes_by_verb
@@ -521,23 +920,4 @@ fn check_created_pod(pod: &Value, uid: &str) {
         .unwrap_or(&Value::Null);
     assert_eq!(term["key"], "metadata.name", "pod {name}: node-pinning affinity");
     assert_eq!(term["operator"], "In", "pod {name}: node-pinning affinity");
-}
-
-/// "verb Kind name" of every write by daemonroll after `from_version`, Events left out.
-pub fn controller_writes_since(cluster: &Cluster, from_version: u64) -> Vec<String> {
-    cluster
-        .timeline()
-        .iter()
-        .filter(|r| r.resource_version > from_version && r.actor == CONTROLLER && r.kind != "Event")
-        .map(|r| format!("{} {} {}", r.verb, r.kind, r.name))
-        .collect()
-}
-
-/// The latest resource version in the timeline (to start a replay window there).
-pub fn now_version(cluster: &Cluster) -> u64 {
-    cluster.timeline().last().map(|r| r.resource_version).unwrap_or(0)
-}
-
-pub fn node_names(count: usize) -> Vec<String> {
-    (1..=count).map(|i| format!("node-{i:03}")).collect()
 }

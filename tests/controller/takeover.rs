@@ -1,11 +1,6 @@
 //! Taking over from kube-controller-manager: its pods and its Go-encoded revision are adopted as
 //! they are, with no pod deleted or created and no new revision.
 
-use std::time::Duration;
-
-use daemonroll::controller::Options;
-use serde_json::json;
-
 use crate::support::*;
 
 /// kube-controller-manager's revision data for the `legacy` template as the API server serves it,
@@ -16,66 +11,47 @@ const KCM_HASH: &str = "7c9f6d8b5d";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_left_by_kube_controller_manager_is_adopted_without_a_restart() {
-    let cluster = Cluster::start(3, fleet(100)).await;
-    let mut object = daemon_set("legacy", "agent:1", rolling(json!(1), json!(0)));
-    object["spec"]["template"]["spec"]["containers"][0]["command"] = json!(["sh", "-c", "echo a>b && sleep 1d"]);
-    let ds = cluster.create_daemon_set(object).await;
-    let uid = ds["metadata"]["uid"].as_str().expect("uid").to_string();
-    let owner = json!([{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "legacy", "uid": uid,
-                        "controller": true, "blockOwnerDeletion": true}]);
-    let mut revision = format!(
-        r#"{{"apiVersion":"apps/v1","kind":"ControllerRevision","metadata":{{"name":"legacy-{KCM_HASH}","namespace":"default","labels":{{"app":"legacy","controller-revision-hash":"{KCM_HASH}"}},"ownerReferences":{owner}}},"revision":1,"data":"#
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let ds = cluster
+        .create_daemon_set(daemon_set("legacy").command(&["sh", "-c", "echo a>b && sleep 1d"]))
+        .await;
+    let uid = ds["metadata"]["uid"]
+        .as_str()
+        .expect("the API server gives a uid")
+        .to_string();
+    // The revision as kcm wrote it: raw bytes, so that Go's escapes in KCM_DATA reach the server.
+    let revision = format!(
+        r#"{{"apiVersion":"apps/v1","kind":"ControllerRevision","metadata":{{"name":"legacy-{KCM_HASH}","namespace":"default","labels":{{"app":"legacy","controller-revision-hash":"{KCM_HASH}"}},"ownerReferences":{owner}}},"revision":1,"data":{KCM_DATA}}}"#,
+        owner = controller_reference("legacy", &uid)
     );
-    revision.push_str(KCM_DATA);
-    revision.push('}');
     cluster
-        .api
-        .create_raw(
-            "/apis/apps/v1/namespaces/default/controllerrevisions",
-            revision.into_bytes(),
-        )
-        .await
-        .expect("kcm's revision");
-    let template = ds["spec"]["template"].clone();
+        .create_raw("/apis/apps/v1/namespaces/default/controllerrevisions", revision)
+        .await;
     for node in node_names(3) {
-        let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"generateName": "legacy-", "namespace": "default",
-                         "labels": {"app": "legacy", "controller-revision-hash": KCM_HASH, "pod-template-generation": "1"},
-                         "ownerReferences": owner.clone()},
-            "spec": template["spec"].clone()});
-        pod["spec"]["nodeName"] = json!(node);
-        pod["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
-            {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}});
         cluster
-            .api
-            .create("/api/v1/namespaces/default/pods", &pod)
-            .await
-            .expect("kcm's pod");
+            .create_pod(
+                pod_named_from("legacy-")
+                    .spec(ds["spec"]["template"]["spec"].clone())
+                    .app("legacy")
+                    .revision_hash(KCM_HASH)
+                    .template_generation(1)
+                    .controlled_by("legacy", &uid)
+                    .on(&node)
+                    .pinned_to(&node),
+            )
+            .await;
     }
     cluster
-        .wait_until("kcm's pods ready", Duration::from_secs(10), || async {
-            cluster
-                .pods()
-                .await
-                .iter()
-                .filter(|p| {
-                    p["status"]["conditions"]
-                        .to_string()
-                        .contains("\"Ready\",\"status\":\"True\"")
-                        || p["status"]["conditions"]
-                            .as_array()
-                            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-                })
-                .count()
-                == 3
+        .wait_until("kcm's pods ready", secs(10), || async {
+            cluster.pods().await.iter().filter(|p| is_ready(p)).count() == 3
         })
         .await;
 
-    let start = now_version(&cluster);
-    let controller = cluster.start_controller(Options::default());
-    let ds = cluster.wait_rolled_out("legacy", 3, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let writes = controller_writes_since(&cluster, start);
+    let start = cluster.mark();
+    let controller = cluster.start_controller();
+    let ds = cluster.wait_rolled_out("legacy").pods(3).within(secs(15)).await;
+    tokio::time::sleep(secs(2)).await;
+    let writes = cluster.controller_writes_since(start);
     assert_eq!(
         writes,
         vec!["status DaemonSet legacy".to_string()],
