@@ -2,6 +2,8 @@
 //! ARCHITECTURE.md invariants checked on the simulator's timeline of writes.
 
 mod fixtures;
+mod invariants;
+mod pod_fields;
 mod replicas;
 mod support;
 
