@@ -1,15 +1,19 @@
-//! Reading what `plan --live` plans from: DaemonSets, Nodes, Pods and ControllerRevisions of a cluster (I/O).
+//! Reading what `plan --live` plans from: DaemonSets, Nodes, Pods and ControllerRevisions of a
+//! cluster, 500 objects a page (CLI edge: network reads only, nothing is written).
 
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
+use daemonroll::controller::api_resource;
 use daemonroll::snapshot::dump::{Dump, DumpError};
+use daemonroll::store::Kind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     /// The API server could not be reached or refused the list.
-    #[error("cannot list {what} from the API server at {url} (is it reachable? check --kubeconfig and --context)")]
+    #[error("cannot list {resource} from the API server at {url} (is it reachable? check --kubeconfig and --context)")]
     List {
-        what: &'static str,
+        resource: String,
         url: String,
         #[source]
         source: kube::Error,
@@ -19,54 +23,29 @@ pub enum LiveError {
     Objects(#[source] DumpError),
 }
 
-const COLLECTIONS: [(&str, &str, &str); 4] = [
-    ("daemonsets", "/apis/apps/v1/daemonsets", "DaemonSet"),
-    ("nodes", "/api/v1/nodes", "Node"),
-    ("pods", "/api/v1/pods", "Pod"),
-    (
-        "controllerrevisions",
-        "/apis/apps/v1/controllerrevisions",
-        "ControllerRevision",
-    ),
-];
-
-/// Lists the four collections across all namespaces, 500 objects a page, as served (JSON, so fields
-/// this build does not know survive into the plan's templates).
+/// Lists the four kinds across all namespaces. Objects keep the fields the API server served beyond
+/// their metadata, so that fields this build does not know survive into the plan's templates.
 pub async fn fetch(client: &kube::Client, url: &str) -> Result<Dump, LiveError> {
     let mut items: Vec<Value> = Vec::new();
-    for (what, path, kind) in COLLECTIONS {
-        let mut token = String::new();
+    for kind in Kind::ALL {
+        let resource = api_resource(kind);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        let mut params = ListParams::default().limit(500);
         loop {
-            let query = if token.is_empty() {
-                "?limit=500".to_string()
-            } else {
-                format!("?limit=500&continue={token}")
-            };
-            let request = http::Request::get(format!("{path}{query}"))
-                .body(Vec::new())
-                .map_err(|error| LiveError::List {
-                    what,
-                    url: url.to_string(),
-                    source: kube::Error::HttpError(error),
-                })?;
-            let page: Value = client.request(request).await.map_err(|source| LiveError::List {
-                what,
+            let page = api.list(&params).await.map_err(|source| LiveError::List {
+                resource: resource.plural.clone(),
                 url: url.to_string(),
                 source,
             })?;
-            for mut item in page.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
-                if item.get("kind").is_none() {
-                    item["kind"] = Value::from(kind);
-                }
+            for object in page.items {
+                let mut item = serde_json::to_value(object).unwrap_or(Value::Null);
+                // List items come without their kind; the dump reader goes by it.
+                item["kind"] = Value::from(kind.name());
                 items.push(item);
             }
-            token = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if token.is_empty() {
-                break;
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => break,
             }
         }
     }

@@ -9,9 +9,11 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
 use daemonroll::controller::{Controller, Metrics, Options};
-use daemonroll::kube::{ApiClient, ClientOptions, WriteGate, config};
+use daemonroll::kube::{ApiClient, ApiError, ClientOptions, WriteGate, config};
 use daemonroll::ops::leader::{LeaderElector, LeaseConfig};
 use daemonroll::ops::{admin, lifecycle};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use kube::api::{Api, ListParams};
 
 use super::duration::parse_duration;
 
@@ -150,12 +152,17 @@ async fn connect(args: &RunArgs, instance: Option<&str>) -> Result<(kube::Client
         context: args.context.clone(),
     };
     let (client, url) = config::client_for_instance(&options, instance).await?;
-    let mut probe = "/apis/apps/v1/daemonsets?limit=1".to_string();
+    let mut params = ListParams::default().limit(1);
     if let Some(selector) = &args.selector {
-        probe.push_str("&labelSelector=");
-        probe.push_str(&url_encode(selector));
+        params = params.labels(selector);
     }
-    if let Err(error) = ApiClient::new(client.clone()).get(&probe).await {
+    let daemon_sets: Api<DaemonSet> = Api::all(client.clone());
+    if let Err(error) = daemon_sets.list_metadata(&params).await {
+        let error = ApiError {
+            verb: "list",
+            path: "/apis/apps/v1/daemonsets".into(),
+            error,
+        };
         if error.code() == Some(400)
             && let Some(selector) = &args.selector
         {
@@ -241,17 +248,4 @@ fn hostname() -> Option<String> {
         .ok()
         .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
-}
-
-/// Percent-encodes a query value.
-fn url_encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }

@@ -51,8 +51,8 @@ pub struct Controller {
     metrics: Arc<Metrics>,
 }
 
-/// The API resource of a watched kind.
-fn resource(kind: Kind) -> ApiResource {
+/// The API resource of a watched kind (group, version, plural).
+pub fn api_resource(kind: Kind) -> ApiResource {
     use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
     match kind {
         Kind::DaemonSet => ApiResource::erase::<apps::DaemonSet>(&()),
@@ -73,7 +73,7 @@ impl Controller {
             api = api.with_rate_limit(qps, burst);
         }
         let executor = Executor::new(api, events, Arc::clone(&expectations));
-        let writer = reflector::store::Writer::new(resource(Kind::DaemonSet));
+        let writer = reflector::store::Writer::new(api_resource(Kind::DaemonSet));
         Arc::new(Controller {
             options,
             store: Mutex::default(),

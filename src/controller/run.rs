@@ -14,14 +14,14 @@ use kube::api::DynamicObject;
 use kube::runtime::Controller as Scheduler;
 use kube::runtime::controller::{Config, Error};
 
-use super::{Controller, resource};
+use super::{Controller, api_resource};
 use crate::store::{Kind, Triggered};
 
 impl Controller {
     /// Reconciles DaemonSets until `stop` resolves, then lets in-flight reconciles finish. Call once,
     /// after `synced`: a second call returns at once.
     pub async fn run_reconciles(self: Arc<Self>, stop: impl Future<Output = ()> + Send + Sync + 'static) {
-        let Some(triggers) = self.triggers.open(resource(Kind::DaemonSet)) else {
+        let Some(triggers) = self.triggers.open(api_resource(Kind::DaemonSet)) else {
             tracing::error!("the reconciles were started twice; the second start does nothing");
             return;
         };
@@ -33,7 +33,7 @@ impl Controller {
         tracing::info!(workers = self.options.workers, "starting reconciles");
         let config = Config::default().concurrency(self.options.workers.max(1));
         let no_own_triggers = futures::stream::empty::<Result<DynamicObject, kube::runtime::watcher::Error>>();
-        Scheduler::for_stream_with(no_own_triggers, self.daemon_sets.clone(), resource(Kind::DaemonSet))
+        Scheduler::for_stream_with(no_own_triggers, self.daemon_sets.clone(), api_resource(Kind::DaemonSet))
             .reconcile_on(triggers)
             .with_config(config)
             .graceful_shutdown_on(stop)

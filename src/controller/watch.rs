@@ -15,7 +15,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::{Controller, resource};
+use super::{Controller, api_resource};
 use crate::executor::events::{DaemonSetEvent, daemon_set_reference};
 use crate::snapshot::ObjectKey;
 use crate::store::{Kind, Triggered};
@@ -37,7 +37,7 @@ impl Controller {
     }
 
     fn api(&self, client: kube::Client, kind: Kind) -> Api<DynamicObject> {
-        let resource = resource(kind);
+        let resource = api_resource(kind);
         match &self.options.namespace {
             Some(namespace) if kind.is_namespaced() => Api::namespaced_with(client, namespace, &resource),
             _ => Api::all_with(client, &resource),
