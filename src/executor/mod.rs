@@ -95,10 +95,6 @@ impl Executor {
         }
     }
 
-    pub fn api(&self) -> &ApiClient {
-        &self.api
-    }
-
     pub fn events(&self) -> &EventSink {
         &self.events
     }

@@ -103,7 +103,8 @@ impl Expectations {
         })
     }
 
-    /// (creates, deletes) still expected, for metrics and logs.
+    /// (creates, deletes) still expected.
+    #[cfg(test)]
     pub fn pending(&self, key: &ObjectKey) -> Option<(i64, usize)> {
         self.with(|records| records.get(key).map(|r| (r.adds.max(0), r.deletes.len())))
     }
