@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use super::Executor;
 use super::api::{self, ApiError, PatchKind};
 use super::ownership::controller_reference;
-use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::planner::Plan;
+use crate::planner::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
 
 /// The request body for a new revision: metadata as JSON, `data` spliced in as raw bytes.

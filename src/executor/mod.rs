@@ -16,8 +16,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::controller::expectations::Expectations;
-use crate::history::revisions::CurrentRevision;
-use crate::history::revisions::HistoryPlan;
+use crate::planner::revisions::{CurrentRevision, HistoryPlan};
 use crate::planner::{Plan, Step};
 use crate::snapshot::{DaemonSetStatusView, DaemonSetView};
 use api::{ApiClient, ApiError, PatchKind};

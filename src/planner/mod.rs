@@ -11,6 +11,7 @@ pub mod manage;
 pub mod new_pod;
 pub mod plan;
 pub mod pods;
+pub mod revisions;
 pub mod rolling;
 pub mod selector;
 pub mod status;
@@ -20,12 +21,12 @@ pub mod tolerations;
 use std::time::Duration;
 
 use crate::history::patch::template_patch;
-use crate::history::revisions::{self, CurrentRevision};
 use crate::snapshot::{DaemonSetView, FailedPodBackoff, Snapshot, Timestamp, UpdateStrategy};
 use eligibility::{Eligibility, EligibilityRules};
 use manage::{Note, Writes};
 pub use plan::{NodeAction, NodeNote, OwnershipChanges, Plan, PlannedEvent, Reason, StatusUpdate, Step};
 use pods::NodeState;
+use revisions::CurrentRevision;
 use selector::Selector;
 use template::TemplateFields;
 

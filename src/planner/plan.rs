@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::history::revisions::HistoryPlan;
+use super::revisions::HistoryPlan;
 use crate::snapshot::{BackoffEntry, DaemonSetStatusView, DaemonSetView, PodView, RevisionView, Taint};
 
 /// Which step produced this sync's creates and deletes (upstream runs the rolling update only

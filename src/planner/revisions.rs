@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use super::go_json::to_go_json;
-use super::hash::revision_hash;
+use crate::history::go_json::to_go_json;
+use crate::history::hash::revision_hash;
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL, RevisionView};
 
 /// A revision to create for the current template.
@@ -91,34 +91,7 @@ pub fn construct<'s>(
         }
     });
     let Some(keeper) = keeper else {
-        let hash = revision_hash(patch, daemon_set.status.collision_count);
-        let name = format!("{}-{}", daemon_set.name, hash);
-        let (update_hash, current) = match namespace_revisions.iter().find(|revision| revision.name == name) {
-            None => (
-                hash.clone(),
-                CurrentRevision::Create(NewRevision {
-                    name,
-                    hash,
-                    revision: next_revision,
-                    data: patch.to_vec(),
-                }),
-            ),
-            // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
-            Some(existing) if matches(existing, patch) => (
-                existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
-                CurrentRevision::Existing {
-                    name: existing.name.as_str(),
-                    renumber_to: None,
-                },
-            ),
-            Some(_) => (
-                String::new(),
-                CurrentRevision::Collision {
-                    name,
-                    next_collision_count: daemon_set.status.collision_count.unwrap_or(0).saturating_add(1),
-                },
-            ),
-        };
+        let (update_hash, current) = current_for_template(daemon_set, namespace_revisions, patch, next_revision);
         return HistoryPlan {
             update_hash,
             current,
@@ -141,6 +114,45 @@ pub fn construct<'s>(
         label_with_name,
         duplicates,
         old,
+    }
+}
+
+/// The current revision when no claimed revision holds the template: a new one named after the
+/// template's hash, unless that name is taken (reused when its data matches, a collision otherwise).
+/// Returns it with the update hash.
+fn current_for_template<'s>(
+    daemon_set: &DaemonSetView,
+    namespace_revisions: &'s [RevisionView],
+    patch: &[u8],
+    next_revision: i64,
+) -> (String, CurrentRevision<'s>) {
+    let hash = revision_hash(patch, daemon_set.status.collision_count);
+    let name = format!("{}-{}", daemon_set.name, hash);
+    match namespace_revisions.iter().find(|revision| revision.name == name) {
+        None => (
+            hash.clone(),
+            CurrentRevision::Create(NewRevision {
+                name,
+                hash,
+                revision: next_revision,
+                data: patch.to_vec(),
+            }),
+        ),
+        // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
+        Some(existing) if matches(existing, patch) => (
+            existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
+            CurrentRevision::Existing {
+                name: existing.name.as_str(),
+                renumber_to: None,
+            },
+        ),
+        Some(_) => (
+            String::new(),
+            CurrentRevision::Collision {
+                name,
+                next_collision_count: daemon_set.status.collision_count.unwrap_or(0).saturating_add(1),
+            },
+        ),
     }
 }
 
