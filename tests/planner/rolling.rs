@@ -803,6 +803,35 @@ fn surge_fails_when_an_old_pod_without_a_new_pod_targets_a_missing_node() {
 }
 
 #[test]
+fn a_failed_surge_rolling_update_leaves_every_old_pod_waiting_whatever_the_node_names() {
+    // The missing node sorts first: no node may claim a write the failed step never issues
+    // (node-0's old pod is not available, which would otherwise get a new pod at once).
+    let broken = fleet(daemon_set("ds").surge(1), "o O")
+        .pods([pod("old-x").on("a-gone").old()])
+        .snapshot();
+    let plan = planner::plan(&broken);
+    assert_eq!((plan.step, outcome_of(&plan)), idle());
+    let notes: Vec<(&str, NodeAction, String)> = plan
+        .nodes
+        .iter()
+        .map(|note| (note.node, note.action, note.reason.to_string()))
+        .collect();
+    let blocked = r#"rolling update blocked: couldn't get node for nodeName "a-gone": node not found"#;
+    assert_eq!(
+        notes,
+        [
+            (
+                "a-gone",
+                NodeAction::Keep,
+                "node a-gone does not exist; the pod garbage collector removes its pods".to_string()
+            ),
+            ("node-0", NodeAction::Wait, blocked.to_string()),
+            ("node-1", NodeAction::Wait, blocked.to_string()),
+        ]
+    );
+}
+
+#[test]
 fn surge_sunsets_pods_on_nodes_that_should_no_longer_run_one() {
     // Upstream: kubernetes PR #119317 (update.go rollingUpdate, maxSurge > 0): an unavailable old pod on a
     // !shouldRun node is deleted at once; an available one only while numAvailable > desiredNumberScheduled.
