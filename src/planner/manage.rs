@@ -1,9 +1,10 @@
 //! The manage step: pods to create on nodes that need one, pods to delete (pure).
 //!
 //! Upstream: daemon_controller.go manage, podsShouldBeOnNode, getUnscheduledPodsWithoutNode.
-//! Assumptions: `states` come from `pods::node_map` (survivor order within a node).
+//! Assumptions: `states` come from `pods::node_map` (node-name order, survivor order within a node).
 //! Invariants: a node gets at most one create; a terminating pod is never deleted again unless it is
-//! unscheduled and pinned to a missing node; without surge a node never keeps two running pods.
+//! unscheduled and pinned to a missing node; without surge a node never keeps two running pods
+//! (ARCHITECTURE.md, invariant 1).
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -6,6 +6,7 @@
 
 pub mod availability;
 pub mod burst;
+pub mod claim;
 pub mod decisions;
 pub mod eligibility;
 pub mod intstr;
@@ -197,7 +198,7 @@ fn check_spec(daemon_set: &DaemonSetView) -> Result<ValidSpec, Refusal> {
 /// the plan then writes only the bumped collisionCount.
 fn plan_history<'s>(snapshot: &'s Snapshot, selector: &Selector, plan: &mut Plan<'s>) -> Option<HistoryPlan<'s>> {
     let daemon_set = &snapshot.daemon_set;
-    let claimed = pods::claim_revisions(daemon_set, selector, &snapshot.revisions);
+    let claimed = claim::claim_revisions(daemon_set, selector, &snapshot.revisions);
     plan.ownership.adopt_revisions = claimed.adopted;
     plan.ownership.release_revisions = claimed.released;
     let patch = template_patch(&daemon_set.template);
@@ -218,7 +219,7 @@ fn plan_history<'s>(snapshot: &'s Snapshot, selector: &Selector, plan: &mut Plan
         return None;
     }
     if !history.duplicates.is_empty() {
-        plan.relabel_pods = pods::claimed_pods(daemon_set, selector, &snapshot.pods)
+        plan.relabel_pods = claim::claimed_pods(daemon_set, selector, &snapshot.pods)
             .into_iter()
             .filter(|pod| pod.revision_hash().unwrap_or_default() != history.update_hash)
             .collect();
@@ -233,8 +234,8 @@ fn prune_history<'s>(snapshot: &'s Snapshot, selector: &Selector, history: &Hist
     if history.old.len() <= daemon_set.revision_history_limit.max(0) as usize {
         return Vec::new();
     }
-    let claimed = pods::claimed_pods(daemon_set, selector, &snapshot.pods);
-    let live = pods::live_hashes(&claimed);
+    let claimed = claim::claimed_pods(daemon_set, selector, &snapshot.pods);
+    let live = revisions::live_hashes(&claimed);
     revisions::prune(&history.old, daemon_set.revision_history_limit, &live)
 }
 

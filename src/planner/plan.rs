@@ -18,7 +18,8 @@ pub enum Step {
 }
 
 /// The status this sync writes. `changed` is false when upstream would skip the write
-/// (all counters equal and observedGeneration already ≥ generation; daemon_controller.go storeDaemonSetStatus).
+/// (all counters equal and observedGeneration already ≥ generation; daemon_controller.go storeDaemonSetStatus):
+/// no needless write (ARCHITECTURE.md, invariant 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatusUpdate {
     pub status: DaemonSetStatusView,

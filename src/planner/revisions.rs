@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use crate::history::go_json::to_go_json;
 use crate::history::hash::revision_hash;
-use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL, RevisionView};
+use crate::snapshot::{DaemonSetView, PodView, REVISION_HASH_LABEL, RevisionView};
 
 /// A revision to create for the current template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,4 +172,14 @@ pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&st
         to_kill -= 1;
     }
     pruned
+}
+
+/// Hash labels of every claimed pod with a target node, deleted terminal pods included.
+/// Upstream: update.go cleanupHistory (getNodesToDaemonPods with includeDeletedTerminal).
+pub fn live_hashes<'s>(pods: &[&'s PodView]) -> HashSet<&'s str> {
+    pods.iter()
+        .filter(|pod| pod.target_node.is_some())
+        .filter_map(|pod| pod.revision_hash())
+        .filter(|hash| !hash.is_empty())
+        .collect()
 }

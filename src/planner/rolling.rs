@@ -6,7 +6,8 @@
 //! in node-name order.
 //! Invariants:
 //! - maxSurge = 0: available old pods are deleted only while unavailable < maxUnavailable; old pods
-//!   that are not available are replaced at once (they do not make things worse).
+//!   that are not available are replaced at once (they do not make things worse). ARCHITECTURE.md,
+//!   invariant 2.
 //! - maxSurge > 0: an available old pod on an eligible node is deleted only once the new pod on
 //!   that node is available; at most maxSurge nodes surge at once, beyond nodes whose old pod is unavailable.
 //! - Upstream walks a Go map (random order); only the number of candidates taken is defined.
