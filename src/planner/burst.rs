@@ -29,19 +29,14 @@ pub fn cap<'s>(burst: usize, step: Step, states: &[NodeState<'s>], writes: Write
     if by_name {
         creates.sort_unstable();
     }
-    held_back.extend(creates.iter().skip(burst).map(|index| (*index, held_back_note.clone())));
+    held_back.extend(creates.iter().skip(burst).map(|index| (*index, held_back_note)));
     creates.truncate(burst);
     creates.sort_unstable();
     let mut deletes = writes.deletes;
     if by_name {
         deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     }
-    held_back.extend(
-        deletes
-            .iter()
-            .skip(burst)
-            .map(|(index, _)| (*index, held_back_note.clone())),
-    );
+    held_back.extend(deletes.iter().skip(burst).map(|(index, _)| (*index, held_back_note)));
     deletes.truncate(burst);
     deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     Capped {

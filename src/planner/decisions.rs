@@ -31,49 +31,39 @@ pub struct Decisions<'s> {
     pub notes: Vec<(usize, Note<'s>)>,
 }
 
-/// The note each node ends the sync with: a later step's note replaces an earlier one.
+/// The note each node ends the sync with. A node starts with the note its pods call for when no
+/// step acts on it; a step's note replaces that, and a later recorded note replaces an earlier one.
 pub struct NodeNotes<'s> {
-    notes: Vec<Option<Note<'s>>>,
+    nodes: Vec<NodeNote<'s>>,
 }
 
 impl<'s> NodeNotes<'s> {
-    /// No note yet for any of `node_count` nodes.
-    pub fn new(node_count: usize) -> Self {
-        NodeNotes {
-            notes: vec![None; node_count],
-        }
-    }
-
-    pub fn record(&mut self, notes: impl IntoIterator<Item = (usize, Note<'s>)>) {
-        for (index, note) in notes {
-            self.notes[index] = Some(note);
-        }
-    }
-
-    /// Notes every node no step noted yet for which `note_for` has one.
-    pub fn note_unnoted(&mut self, mut note_for: impl FnMut(usize) -> Option<Note<'s>>) {
-        for (index, note) in self.notes.iter_mut().enumerate() {
-            if note.is_none() {
-                *note = note_for(index);
-            }
-        }
-    }
-
-    /// One explanation per node, in the states' order (node-name order); nodes no step noted get
-    /// the note their pods call for.
-    pub fn explain(self, context: &Context<'s>, states: &[NodeState<'s>]) -> Vec<NodeNote<'s>> {
-        states
+    pub fn new(context: &Context<'s>, states: &[NodeState<'s>]) -> Self {
+        let nodes = states
             .iter()
-            .zip(self.notes)
-            .map(|(state, note)| {
-                let (action, reason) = note.unwrap_or_else(|| default_note(context, state));
+            .map(|state| {
+                let (action, reason) = default_note(context, state);
                 NodeNote {
                     node: state.node,
                     action,
                     reason,
                 }
             })
-            .collect()
+            .collect();
+        NodeNotes { nodes }
+    }
+
+    pub fn record(&mut self, notes: impl IntoIterator<Item = (usize, Note<'s>)>) {
+        for (index, (action, reason)) in notes {
+            let node = &mut self.nodes[index];
+            node.action = action;
+            node.reason = reason;
+        }
+    }
+
+    /// One explanation per node, in the states' order (node-name order).
+    pub fn into_nodes(self) -> Vec<NodeNote<'s>> {
+        self.nodes
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::history::patch::template_patch;
 use crate::snapshot::{DaemonSetView, FailedPodBackoff, Snapshot, StatusCounts, Timestamp, UpdateStrategy};
-use decisions::NodeNotes;
+use decisions::{Decisions, NodeNotes};
 use eligibility::EligibilityRules;
 pub use plan::{NodeAction, NodeNote, OwnershipChanges, Plan, PlannedEvent, Reason, StatusUpdate, Step};
 use pods::NodeState;
@@ -96,7 +96,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     } else {
         plan.problems
             .push("waiting to observe this controller's earlier creates and deletes: status only".into());
-        (NodeNotes::new(states.len()), daemon_set.status.observed_generation)
+        (NodeNotes::new(&context, &states), daemon_set.status.observed_generation)
     };
     plan.history = Some(history);
 
@@ -105,7 +105,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     if let Some(wait) = min_ready_requeue(daemon_set, counts) {
         plan.requeue_after = Some(plan.requeue_after.map_or(wait, |r| r.min(wait)));
     }
-    plan.nodes = notes.explain(&context, &states);
+    plan.nodes = notes.into_nodes();
     plan
 }
 
@@ -257,35 +257,43 @@ fn sync_pods<'s>(
     plan.events.extend(managed.events);
     plan.backoff_updates = managed.backoff_updates;
     plan.requeue_after = managed.backoff_requeue;
-    let mut notes = NodeNotes::new(states.len());
-    notes.record(managed.decisions.notes);
-    let mut writes = managed.decisions.writes;
-    let mut rolling_failed = false;
+    let Decisions {
+        writes: managed_writes,
+        notes: managed_notes,
+    } = managed.decisions;
     let strategy = &snapshot.daemon_set.update_strategy;
-    if !writes.is_empty() {
-        plan.step = Step::Manage;
-    } else if let UpdateStrategy::RollingUpdate(_) = strategy {
-        match rolling::rolling_update(strategy, states) {
-            Ok(rolled) => {
-                if !rolled.writes.is_empty() {
-                    plan.step = Step::RollingUpdate;
-                }
-                notes.record(rolled.notes);
-                writes = rolled.writes;
-            }
-            Err(error) => {
-                // Nodes still running an old pod wait on this problem, not on manage.
-                notes.note_unnoted(|index| {
-                    let pods = &states[index].pods;
-                    let runs_old = pods.iter().any(|pod| !pod.updated && !pod.is_terminating());
-                    runs_old.then_some((NodeAction::Wait, Reason::RollingBlocked(error)))
-                });
-                plan.warn("InvalidUpdateStrategy", format!("rolling update: {error}"));
-                rolling_failed = true;
-            }
-        }
+    let rolled = (managed_writes.is_empty() && matches!(strategy, UpdateStrategy::RollingUpdate(_)))
+        .then(|| rolling::rolling_update(strategy, states));
+    let rolling_failed = matches!(rolled, Some(Err(_)));
+    let mut notes = NodeNotes::new(context, states);
+    if let Some(Err(error)) = rolled {
+        // Nodes still running an old pod wait on this problem, unless manage's note (recorded
+        // next, so it wins) says what they wait for.
+        notes.record(states.iter().enumerate().filter_map(|(index, state)| {
+            let runs_old = state.pods.iter().any(|pod| !pod.updated && !pod.is_terminating());
+            runs_old.then_some((index, (NodeAction::Wait, Reason::RollingBlocked(error))))
+        }));
     }
-    let capped = burst::cap(snapshot.burst_replicas, plan.step, states, writes);
+    notes.record(managed_notes);
+    let (step, writes) = match rolled {
+        None if managed_writes.is_empty() => (Step::Idle, managed_writes),
+        None => (Step::Manage, managed_writes),
+        Some(Ok(rolled)) => {
+            notes.record(rolled.notes);
+            let step = if rolled.writes.is_empty() {
+                Step::Idle
+            } else {
+                Step::RollingUpdate
+            };
+            (step, rolled.writes)
+        }
+        Some(Err(error)) => {
+            plan.warn("InvalidUpdateStrategy", format!("rolling update: {error}"));
+            (Step::Idle, managed_writes)
+        }
+    };
+    plan.step = step;
+    let capped = burst::cap(snapshot.burst_replicas, step, states, writes);
     plan.creates = capped.creates;
     plan.deletes = capped.deletes;
     notes.record(capped.held_back);

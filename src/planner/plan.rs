@@ -63,7 +63,7 @@ impl NodeAction {
 }
 
 /// Why a node's action is what it is. Formatting is deferred to output time (plans are hot).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Reason<'s> {
     NoDaemonPod,
     NoDaemonPodSurge,
@@ -266,7 +266,8 @@ pub struct OwnershipChanges<'s> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan<'s> {
     pub daemon_set: &'s DaemonSetView,
-    /// The hash pods of the current template carry (the controller-revision-hash label value).
+    /// The hash pods of the current template carry (the controller-revision-hash label value);
+    /// empty when the sync stops before history (see `HistoryPlan::update_hash`).
     pub update_revision: String,
     /// Nodes that get a new pod, sorted, capped at the burst limit.
     pub creates: Vec<&'s str>,

@@ -39,7 +39,8 @@ pub enum CurrentRevision<'s> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryPlan<'s> {
-    /// The hash pods of the current template carry (empty only in the collision case).
+    /// The hash pods of the current template carry. Empty in the collision case, and when the
+    /// current revision is an unlabelled one found by name (upstream reads the missing label as "").
     pub update_hash: String,
     pub current: CurrentRevision<'s>,
     /// Owned revisions lacking a hash label: they get their own name as hash (update.go constructHistory).
