@@ -1,9 +1,10 @@
 //! The per-sync cap on creates and on deletes (pure).
 //!
-//! Upstream: daemon_controller.go syncNodes keeps the first burstReplicas of each list. Manage's lists
-//! follow the node lister (no defined order), so daemonroll takes them by name; the rolling update's
-//! lists are in priority order (replacements of unavailable pods before budgeted candidates), which the
-//! cap keeps, so that capping never drops a replacement in favour of a candidate.
+//! Upstream: daemon_controller.go syncNodes keeps the first burstReplicas of each list. Manage's
+//! lists follow the node lister (no defined order), so daemonroll takes them by name (ARCHITECTURE.md,
+//! "Deliberate differences from upstream"); the rolling update's lists are in priority order
+//! (replacements of unavailable pods before budgeted candidates), which the cap keeps, so that
+//! capping never drops a replacement in favour of a candidate.
 
 use super::decisions::{Note, Writes};
 use super::plan::{NodeAction, Reason, Step};

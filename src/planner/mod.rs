@@ -135,7 +135,8 @@ enum Refusal {
     SelectorMissing,
     SelectorInvalid(String),
     TemplateInvalid(String),
-    /// API validation forbids this; planning anyway would create pods the DaemonSet never claims.
+    /// API validation forbids this; planning anyway would create pods the DaemonSet never claims
+    /// (ARCHITECTURE.md, "Deliberate differences from upstream").
     SelectorMismatch,
 }
 

@@ -11,7 +11,8 @@
 //! - maxSurge > 0: an available old pod on an eligible node is deleted only once the new pod on
 //!   that node is available; at most maxSurge nodes surge at once, beyond nodes whose old pod is unavailable.
 //! - Upstream walks a Go map (random order); only the number of candidates taken is defined.
-//!   daemonroll takes candidates in node-name order (the states' order) so that plans are reproducible.
+//!   daemonroll takes candidates in node-name order (the states' order) so that plans are reproducible
+//!   (ARCHITECTURE.md, "Deliberate differences from upstream").
 
 use std::fmt;
 
