@@ -55,7 +55,7 @@ fn keys(value: &Value) -> Vec<&str> {
         .collect()
 }
 
-// The ARCHITECTURE.md contract: field names and nesting exactly, nothing more.
+// ARCHITECTURE.md, "The `plan -o json` contract": field names and nesting exactly, nothing more.
 #[test]
 fn json_output_has_exactly_the_contract_fields() {
     let plan = plan_json("examples/rolling-12-nodes.yaml");

@@ -5,10 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use super::Executor;
-use crate::history::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::kube::paths;
 use crate::kube::{ApiError, PatchKind};
 use crate::planner::Plan;
+use crate::planner::revisions::{CurrentRevision, HistoryPlan, NewRevision};
 use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
 
 /// The request body for a new revision: metadata as JSON, `data` spliced in as raw bytes.

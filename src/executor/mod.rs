@@ -14,10 +14,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::history::revisions::CurrentRevision;
-use crate::history::revisions::HistoryPlan;
 use crate::kube::paths::daemon_set_path;
 use crate::kube::{ApiClient, ApiError, PatchKind};
+use crate::planner::revisions::{CurrentRevision, HistoryPlan};
 use crate::planner::{Plan, Step};
 use crate::snapshot::{DaemonSetStatusView, DaemonSetView, ObjectKey};
 use crate::store::Expectations;

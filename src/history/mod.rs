@@ -3,4 +3,3 @@
 pub mod go_json;
 pub mod hash;
 pub mod patch;
-pub mod revisions;

@@ -1,4 +1,4 @@
-//! The ControllerRevision `data` bytes kube-controller-manager's DaemonSet `getPatch` produces.
+//! The ControllerRevision `data` bytes kube-controller-manager's DaemonSet `getPatch` produces (pure).
 
 use serde_json::Value;
 

@@ -37,7 +37,8 @@ impl Eligibility<'_> {
 /// A DaemonSet template compiled for evaluating many nodes.
 #[derive(Clone, Debug)]
 pub struct EligibilityRules {
-    node_name: String,
+    /// The node `template.spec.nodeName` names, if any.
+    node_name: Option<String>,
     requirements: NodeRequirements,
     /// Template tolerations plus the implicit daemon tolerations (as on the synthetic pod).
     tolerations: Vec<Toleration>,
@@ -58,7 +59,7 @@ impl EligibilityRules {
     }
 
     pub fn evaluate<'n>(&self, node: &'n NodeView) -> Eligibility<'n> {
-        if !self.node_name.is_empty() && self.node_name != node.name {
+        if self.node_name.as_ref().is_some_and(|name| *name != node.name) {
             return Eligibility::OtherNodeName;
         }
         if !self.requirements.matches(node) {

@@ -1,16 +1,20 @@
-//! The pure planner: one DaemonSet sync as upstream's controller would run it (no I/O, no clock).
+//! The planner: one DaemonSet sync as upstream's controller would run it (pure: no I/O, no clock).
 //!
 //! Upstream: daemon_controller.go syncDaemonSet and updateDaemonSet. Order: validity checks →
 //! history → manage → rolling update (only when manage wrote nothing) → history cleanup → status.
 //! The planner never fails: invalid input becomes `Plan::problems` and the sync does nothing unsafe.
 
 pub mod availability;
+pub mod burst;
+pub mod claim;
+pub mod decisions;
 pub mod eligibility;
 pub mod intstr;
 pub mod manage;
 pub mod new_pod;
 pub mod plan;
 pub mod pods;
+pub mod revisions;
 pub mod rolling;
 pub mod selector;
 pub mod status;
@@ -20,12 +24,12 @@ pub mod tolerations;
 use std::time::Duration;
 
 use crate::history::patch::template_patch;
-use crate::history::revisions::{self, CurrentRevision};
-use crate::snapshot::{DaemonSetView, FailedPodBackoff, Snapshot, Timestamp, UpdateStrategy};
-use eligibility::{Eligibility, EligibilityRules};
-use manage::{Note, Writes};
+use crate::snapshot::{DaemonSetView, FailedPodBackoff, Snapshot, StatusCounts, Timestamp, UpdateStrategy};
+use decisions::{Decisions, NodeNotes};
+use eligibility::EligibilityRules;
 pub use plan::{NodeAction, NodeNote, OwnershipChanges, Plan, PlannedEvent, Reason, StatusUpdate, Step};
 use pods::NodeState;
+use revisions::{CurrentRevision, HistoryPlan};
 use selector::Selector;
 use template::TemplateFields;
 
@@ -41,86 +45,165 @@ pub struct Context<'s> {
     pub now: Timestamp,
 }
 
-fn empty_plan(daemon_set: &DaemonSetView) -> Plan<'_> {
-    Plan {
-        daemon_set,
-        update_revision: String::new(),
-        creates: Vec::new(),
-        deletes: Vec::new(),
-        step: Step::Idle,
-        status: None,
-        history: None,
-        prune_revisions: Vec::new(),
-        relabel_pods: Vec::new(),
-        ownership: OwnershipChanges::default(),
-        nodes: Vec::new(),
-        problems: Vec::new(),
-        events: Vec::new(),
-        backoff_updates: Vec::new(),
-        requeue_after: None,
+impl<'s> Context<'s> {
+    fn new(snapshot: &'s Snapshot, hash: String) -> Self {
+        let daemon_set = &snapshot.daemon_set;
+        Context {
+            daemon_set,
+            hash,
+            template_generation: daemon_set.template_generation().map(|g| g.to_string()),
+            allows_surge: intstr::allows_surge(&daemon_set.update_strategy),
+            backoff: &snapshot.failed_pod_backoff,
+            now: snapshot.now,
+        }
     }
 }
 
 /// Plans one sync of `snapshot.daemon_set`.
 pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let daemon_set = &snapshot.daemon_set;
-    let mut plan = empty_plan(daemon_set);
-    // Upstream: syncDaemonSet checks for the selector that selects everything first (event, nothing else),
-    // then returns for a DaemonSet being deleted, before history, manage and status.
+    let mut plan = Plan::new(daemon_set);
+    let spec = match check_spec(daemon_set) {
+        Ok(spec) => spec,
+        Err(refusal) => {
+            refusal.record(&mut plan);
+            return plan;
+        }
+    };
+    let Some(history) = plan_history(snapshot, &spec.selector, &mut plan) else {
+        return plan;
+    };
+    let rules = EligibilityRules::compile(&spec.template);
+    for error in rules.affinity_errors() {
+        plan.warn(
+            "InvalidNodeAffinity",
+            format!("required node affinity term ignored: {error}"),
+        );
+    }
+    let context = Context::new(snapshot, history.update_hash.clone());
+    let map = pods::node_map(&context, &spec.selector, &snapshot.nodes, &snapshot.pods, &rules);
+    plan.ownership.adopt_pods = map.adopted;
+    plan.ownership.release_pods = map.released;
+    let states = map.states;
+
+    let (notes, observed_generation) = if snapshot.expectations_satisfied {
+        let pod_writes = sync_pods(snapshot, &context, &states, &mut plan);
+        // Upstream: updateDaemonSet cleans up history only when the rolling update did not fail.
+        if !pod_writes.rolling_failed {
+            plan.prune_revisions = prune_history(snapshot, &spec.selector, &history);
+        }
+        (pod_writes.notes, daemon_set.generation)
+    } else {
+        plan.problems
+            .push("waiting to observe this controller's earlier creates and deletes: status only".into());
+        (NodeNotes::new(&context, &states), daemon_set.status.observed_generation)
+    };
+    plan.history = Some(history);
+
+    let counts = status::count(&states);
+    plan.status = Some(status_update(daemon_set, counts, observed_generation));
+    if let Some(wait) = min_ready_requeue(daemon_set, counts) {
+        plan.requeue_after = Some(plan.requeue_after.map_or(wait, |r| r.min(wait)));
+    }
+    plan.nodes = notes.into_nodes();
+    plan
+}
+
+/// Status counters only, for a known update hash: the per-node eligibility and status pass that
+/// upstream's `BenchmarkUpdateDaemonSetStatus` measures (daemon_controller.go updateDaemonSetStatus).
+/// None when the spec is invalid (the full `plan` explains why).
+pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<StatusCounts> {
+    let daemon_set = &snapshot.daemon_set;
+    let selector = Selector::compile(daemon_set.selector.as_ref()?)
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let template = TemplateFields::read(&daemon_set.template).ok()?;
+    let rules = EligibilityRules::compile(&template);
+    let context = Context::new(snapshot, hash.to_string());
+    // Counts do not depend on node order, so the nodes need not be in name order (upstream's
+    // benchmark lists them in creation order: node-10 before node-2).
+    let map = pods::unordered_node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules);
+    Some(status::count(&map.states))
+}
+
+/// Why a sync stops before history; upstream returns early in the same cases.
+enum Refusal {
+    /// Upstream: syncDaemonSet records an Event and does nothing else.
+    SelectsEverything,
+    /// Its pods are left to the garbage collector.
+    BeingDeleted,
+    SelectorMissing,
+    SelectorInvalid(String),
+    TemplateInvalid(String),
+    /// API validation forbids this; planning anyway would create pods the DaemonSet never claims
+    /// (ARCHITECTURE.md, "Deliberate differences from upstream").
+    SelectorMismatch,
+}
+
+impl Refusal {
+    fn record(self, plan: &mut Plan<'_>) {
+        match self {
+            Refusal::SelectsEverything => plan.warn(
+                "SelectingAll",
+                "This daemon set is selecting all pods. A non-empty selector is required.".into(),
+            ),
+            Refusal::BeingDeleted => plan
+                .problems
+                .push("the DaemonSet is being deleted: its pods are left to the garbage collector".into()),
+            Refusal::SelectorMissing => plan.warn(
+                "InvalidSelector",
+                "spec.selector is missing: refusing to manage pods".into(),
+            ),
+            Refusal::SelectorInvalid(error) => {
+                plan.warn("InvalidSelector", format!("spec.selector is invalid: {error}"))
+            }
+            Refusal::TemplateInvalid(error) => plan.warn("InvalidTemplate", format!("invalid pod template: {error}")),
+            Refusal::SelectorMismatch => plan.warn(
+                "SelectorMismatch",
+                "spec.selector does not match spec.template.metadata.labels: refusing to create pods".into(),
+            ),
+        }
+    }
+}
+
+/// The parts of a valid spec the later steps read.
+struct ValidSpec {
+    selector: Selector,
+    template: TemplateFields,
+}
+
+/// Upstream: syncDaemonSet checks for a selector that selects everything first, then for a
+/// DaemonSet being deleted; daemonroll then also refuses specs it cannot plan safely.
+fn check_spec(daemon_set: &DaemonSetView) -> Result<ValidSpec, Refusal> {
     if daemon_set
         .selector
         .as_ref()
         .is_some_and(|s| s.match_labels.is_empty() && s.match_expressions.is_empty())
     {
-        let message = "This daemon set is selecting all pods. A non-empty selector is required.";
-        plan.events.push(PlannedEvent {
-            warning: true,
-            reason: "SelectingAll",
-            message: message.into(),
-        });
-        plan.problems.push(message.into());
-        return plan;
+        return Err(Refusal::SelectsEverything);
     }
     if daemon_set.deletion_timestamp.is_some() {
-        plan.problems
-            .push("the DaemonSet is being deleted: its pods are left to the garbage collector".into());
-        return plan;
+        return Err(Refusal::BeingDeleted);
     }
-    let selector = match daemon_set.selector.as_ref().map(Selector::compile) {
-        None => {
-            plan.warn(
-                "InvalidSelector",
-                "spec.selector is missing: refusing to manage pods".into(),
-            );
-            return plan;
-        }
-        Some(Err(error)) => {
-            plan.warn("InvalidSelector", format!("spec.selector is invalid: {error}"));
-            return plan;
-        }
-        Some(Ok(selector)) => selector,
-    };
-    let template = match TemplateFields::read(&daemon_set.template) {
-        Ok(template) => template,
-        Err(error) => {
-            plan.warn("InvalidTemplate", format!("invalid pod template: {error}"));
-            return plan;
-        }
-    };
-    // API validation forbids this; planning anyway would create pods the DaemonSet never claims.
+    let selector = daemon_set.selector.as_ref().ok_or(Refusal::SelectorMissing)?;
+    let selector = Selector::compile(selector).map_err(Refusal::SelectorInvalid)?;
+    let template = TemplateFields::read(&daemon_set.template).map_err(Refusal::TemplateInvalid)?;
     if !selector.matches(&template.labels) {
-        plan.warn(
-            "SelectorMismatch",
-            "spec.selector does not match spec.template.metadata.labels: refusing to create pods".into(),
-        );
-        return plan;
+        return Err(Refusal::SelectorMismatch);
     }
+    Ok(ValidSpec { selector, template })
+}
 
-    let claimed_revisions = pods::claim_revisions(daemon_set, &selector, &snapshot.revisions);
-    plan.ownership.adopt_revisions = claimed_revisions.adopted;
-    plan.ownership.release_revisions = claimed_revisions.released;
+/// Claims revisions and decides the current one; records the update revision, the revision
+/// ownership changes and the pods to relabel. None when a revision-name collision stops the sync:
+/// the plan then writes only the bumped collisionCount.
+fn plan_history<'s>(snapshot: &'s Snapshot, selector: &Selector, plan: &mut Plan<'s>) -> Option<HistoryPlan<'s>> {
+    let daemon_set = &snapshot.daemon_set;
+    let claimed = claim::claim_revisions(daemon_set, selector, &snapshot.revisions);
+    plan.ownership.adopt_revisions = claimed.adopted;
+    plan.ownership.release_revisions = claimed.released;
     let patch = template_patch(&daemon_set.template);
-    let history = revisions::construct(daemon_set, &claimed_revisions.revisions, &snapshot.revisions, &patch);
+    let history = revisions::construct(daemon_set, &claimed.revisions, &snapshot.revisions, &patch);
     plan.update_revision = history.update_hash.clone();
     if let CurrentRevision::Collision {
         name,
@@ -134,225 +217,106 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         status.collision_count = Some(*next_collision_count);
         plan.status = Some(StatusUpdate { status, changed: true });
         plan.history = Some(history);
-        return plan;
+        return None;
     }
-
     if !history.duplicates.is_empty() {
-        plan.relabel_pods = pods::claimed_pods(daemon_set, &selector, &snapshot.pods)
+        plan.relabel_pods = claim::claimed_pods(daemon_set, selector, &snapshot.pods)
             .into_iter()
             .filter(|pod| pod.revision_hash().unwrap_or_default() != history.update_hash)
             .collect();
     }
-    let rules = EligibilityRules::compile(&template);
-    for error in rules.affinity_errors() {
-        plan.warn(
-            "InvalidNodeAffinity",
-            format!("required node affinity term ignored: {error}"),
-        );
-    }
-    let context = Context {
-        daemon_set,
-        hash: history.update_hash.clone(),
-        template_generation: daemon_set.template_generation().map(|g| g.to_string()),
-        allows_surge: intstr::allows_surge(&daemon_set.update_strategy),
-        backoff: &snapshot.failed_pod_backoff,
-        now: snapshot.now,
-    };
-    let map = pods::node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules, true);
-    plan.ownership.adopt_pods = map.adopted;
-    plan.ownership.release_pods = map.released;
-    let states = map.states;
-    let sorted_by_name = map.sorted_by_name;
-    let mut notes: Vec<Note<'_>> = vec![None; states.len()];
-
-    let observed_generation = if snapshot.expectations_satisfied {
-        let rolling_ok = sync_pods(snapshot, &context, &states, sorted_by_name, &mut notes, &mut plan);
-        // Live hashes only matter when there are more old revisions than the limit keeps.
-        if rolling_ok && history.old.len() > daemon_set.revision_history_limit.max(0) as usize {
-            let claimed = pods::claimed_pods(daemon_set, &selector, &snapshot.pods);
-            let live = pods::live_hashes(&claimed);
-            plan.prune_revisions = revisions::prune(&history.old, daemon_set.revision_history_limit, &live);
-        }
-        daemon_set.generation
-    } else {
-        plan.problems
-            .push("waiting to observe this controller's earlier creates and deletes: status only".into());
-        daemon_set.status.observed_generation
-    };
-    plan.history = Some(history);
-
-    let counts = status::count(&states);
-    let mut status = daemon_set.status;
-    status.counts = counts;
-    status.observed_generation = observed_generation;
-    let stored = &daemon_set.status;
-    let changed = !(stored.counts == counts && stored.observed_generation >= daemon_set.generation);
-    if !changed {
-        // Nothing is written, so the stored observedGeneration (possibly ahead) stays.
-        status.observed_generation = stored.observed_generation;
-    }
-    plan.status = Some(StatusUpdate { status, changed });
-    // Upstream: updateDaemonSetStatus requeues after minReadySeconds while pods are ready but not available.
-    if daemon_set.min_ready_seconds > 0 && counts.number_ready != counts.number_available {
-        let wait = Duration::from_secs(daemon_set.min_ready_seconds.unsigned_abs().into());
-        plan.requeue_after = Some(plan.requeue_after.map_or(wait, |r| r.min(wait)));
-    }
-    plan.nodes = explain(&context, &states, sorted_by_name, notes);
-    plan
+    Some(history)
 }
 
-/// Status counters only, for a known update hash: the per-node eligibility and status pass that
-/// upstream's `BenchmarkUpdateDaemonSetStatus` measures (daemon_controller.go updateDaemonSetStatus).
-/// None when the spec is invalid (the full `plan` explains why).
-pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<crate::snapshot::StatusCounts> {
+/// Old revisions beyond revisionHistoryLimit that no live pod's hash uses.
+fn prune_history<'s>(snapshot: &'s Snapshot, selector: &Selector, history: &HistoryPlan<'s>) -> Vec<&'s str> {
     let daemon_set = &snapshot.daemon_set;
-    let selector = Selector::compile(daemon_set.selector.as_ref()?)
-        .ok()
-        .filter(|s| !s.is_empty())?;
-    let template = TemplateFields::read(&daemon_set.template).ok()?;
-    let rules = EligibilityRules::compile(&template);
-    let context = Context {
-        daemon_set,
-        hash: hash.to_string(),
-        template_generation: daemon_set.template_generation().map(|g| g.to_string()),
-        allows_surge: false,
-        backoff: &snapshot.failed_pod_backoff,
-        now: snapshot.now,
-    };
-    let map = pods::node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules, false);
-    Some(status::count(&map.states))
+    // Live hashes only matter when there are more old revisions than the limit keeps.
+    if history.old.len() <= daemon_set.revision_history_limit.max(0) as usize {
+        return Vec::new();
+    }
+    let claimed = claim::claimed_pods(daemon_set, selector, &snapshot.pods);
+    let live = revisions::live_hashes(&claimed);
+    revisions::prune(&history.old, daemon_set.revision_history_limit, &live)
 }
 
-/// Runs manage, then the rolling update when manage has nothing to write; fills creates/deletes.
-/// Returns false when the rolling update failed (upstream then skips the history cleanup).
+/// What the pod steps leave for the rest of the sync.
+struct PodSync<'s> {
+    notes: NodeNotes<'s>,
+    rolling_failed: bool,
+}
+
+/// Runs manage, then the rolling update when manage has nothing to write, then the burst cap;
+/// records the writes, Events and failed-pod backoff in `plan`.
 fn sync_pods<'s>(
     snapshot: &'s Snapshot,
     context: &Context<'s>,
     states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    notes: &mut [Note<'s>],
     plan: &mut Plan<'s>,
-) -> bool {
-    let managed = manage::manage(context, states, notes);
+) -> PodSync<'s> {
+    let managed = manage::manage(context, states);
     plan.events.extend(managed.events);
     plan.backoff_updates = managed.backoff_updates;
     plan.requeue_after = managed.backoff_requeue;
-    let mut writes = managed.writes;
-    let mut rolling_ok = true;
-    if !writes.is_empty() {
-        plan.step = Step::Manage;
-    } else if let UpdateStrategy::RollingUpdate(_) = &snapshot.daemon_set.update_strategy {
-        let desired = states.iter().filter(|state| state.should_run()).count() as i64;
-        let rolled = intstr::rolling_budgets(&snapshot.daemon_set.update_strategy, desired)
-            .map_err(|error| format!("couldn't get unavailable numbers: invalid {error}"))
-            .and_then(|(max_surge, max_unavailable)| {
-                rolling::rolling_update(states, sorted_by_name, max_surge, max_unavailable, desired, notes)
-            });
-        match rolled {
-            Ok(rolling_writes) => {
-                if !rolling_writes.is_empty() {
-                    plan.step = Step::RollingUpdate;
-                }
-                writes = rolling_writes;
-            }
-            Err(error) => {
-                // Nodes still running an old pod wait on this problem, not on manage.
-                for (state, note) in states.iter().zip(notes.iter_mut()) {
-                    if note.is_none() && state.pods.iter().any(|pod| !pod.updated && !pod.is_terminating()) {
-                        *note = Some((NodeAction::Wait, Reason::RollingBlocked(error.clone())));
-                    }
-                }
-                plan.warn("InvalidUpdateStrategy", format!("rolling update: {error}"));
-                rolling_ok = false;
-            }
-        }
+    let Decisions {
+        writes: managed_writes,
+        notes: managed_notes,
+    } = managed.decisions;
+    let strategy = &snapshot.daemon_set.update_strategy;
+    let rolled = (managed_writes.is_empty() && matches!(strategy, UpdateStrategy::RollingUpdate(_)))
+        .then(|| rolling::rolling_update(strategy, states));
+    let rolling_failed = matches!(rolled, Some(Err(_)));
+    let mut notes = NodeNotes::new(context, states);
+    if let Some(Err(error)) = rolled {
+        // Nodes still running an old pod wait on this problem, unless manage's note (recorded
+        // next, so it wins) says what they wait for.
+        notes.record(states.iter().enumerate().filter_map(|(index, state)| {
+            let runs_old = state.pods.iter().any(|pod| !pod.updated && !pod.is_terminating());
+            runs_old.then_some((index, (NodeAction::Wait, Reason::RollingBlocked(error))))
+        }));
     }
-    apply_burst_cap(snapshot.burst_replicas, states, sorted_by_name, writes, notes, plan);
-    rolling_ok
-}
-
-/// Keeps the first `burst` creates and deletes, then sorts them (nodes and pods by name).
-/// Upstream: daemon_controller.go syncNodes keeps the first burstReplicas of each list. Manage's lists
-/// follow the node lister (no defined order), so daemonroll takes them by name; the rolling update's
-/// lists are in priority order (replacements of unavailable pods before budgeted candidates), which the
-/// cap keeps, so that capping never drops a replacement in favour of a candidate.
-fn apply_burst_cap<'s>(
-    burst: usize,
-    states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    writes: Writes<'s>,
-    notes: &mut [Note<'s>],
-    plan: &mut Plan<'s>,
-) {
-    let by_node = |a: &usize, b: &usize| {
-        if sorted_by_name {
-            a.cmp(b)
-        } else {
-            states[*a].node.cmp(states[*b].node)
+    notes.record(managed_notes);
+    let (step, writes) = match rolled {
+        None if managed_writes.is_empty() => (Step::Idle, managed_writes),
+        None => (Step::Manage, managed_writes),
+        Some(Ok(rolled)) => {
+            notes.record(rolled.notes);
+            let step = if rolled.writes.is_empty() {
+                Step::Idle
+            } else {
+                Step::RollingUpdate
+            };
+            (step, rolled.writes)
+        }
+        Some(Err(error)) => {
+            plan.warn("InvalidUpdateStrategy", format!("rolling update: {error}"));
+            (Step::Idle, managed_writes)
         }
     };
-    let by_name = plan.step != Step::RollingUpdate;
-    let mut creates = writes.creates;
-    if by_name {
-        creates.sort_by(by_node);
-    }
-    for index in creates.iter().skip(burst) {
-        notes[*index] = Some((NodeAction::Wait, Reason::BurstCapped(burst)));
-    }
-    creates.truncate(burst);
-    creates.sort_by(by_node);
-    let mut deletes = writes.deletes;
-    if by_name {
-        deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    }
-    for (index, _) in deletes.iter().skip(burst) {
-        notes[*index] = Some((NodeAction::Wait, Reason::BurstCapped(burst)));
-    }
-    deletes.truncate(burst);
-    deletes.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-    plan.creates = creates.into_iter().map(|index| states[index].node).collect();
-    plan.deletes = deletes.into_iter().map(|(_, pod)| pod).collect();
+    plan.step = step;
+    let capped = burst::cap(snapshot.burst_replicas, step, states, writes);
+    plan.creates = capped.creates;
+    plan.deletes = capped.deletes;
+    notes.record(capped.held_back);
+    PodSync { notes, rolling_failed }
 }
 
-/// One note per node the DaemonSet cares about, sorted by node name.
-fn explain<'s>(
-    context: &Context<'s>,
-    states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    notes: Vec<Note<'s>>,
-) -> Vec<NodeNote<'s>> {
-    let mut explained: Vec<NodeNote<'s>> = states
-        .iter()
-        .zip(notes)
-        .map(|(state, note)| {
-            let (action, reason) = note.unwrap_or_else(|| default_note(context, state));
-            NodeNote {
-                node: state.node,
-                action,
-                reason,
-            }
-        })
-        .collect();
-    if !sorted_by_name {
-        explained.sort_by(|a, b| a.node.cmp(b.node));
+/// The status this sync writes. Upstream: daemon_controller.go updateDaemonSetStatus and
+/// storeDaemonSetStatus (no write when every counter is equal and observedGeneration is current).
+fn status_update(daemon_set: &DaemonSetView, counts: StatusCounts, observed_generation: i64) -> StatusUpdate {
+    let stored = &daemon_set.status;
+    let changed = !(stored.counts == counts && stored.observed_generation >= daemon_set.generation);
+    let mut status = *stored;
+    status.counts = counts;
+    // Without a write the stored observedGeneration (possibly ahead) stays.
+    if changed {
+        status.observed_generation = observed_generation;
     }
-    explained
+    StatusUpdate { status, changed }
 }
 
-/// The note for a node no step acted on.
-fn default_note<'s>(context: &Context<'s>, state: &NodeState<'s>) -> (NodeAction, Reason<'s>) {
-    match state.eligibility {
-        Some(Eligibility::UntoleratedNoSchedule(taint)) => (NodeAction::Keep, Reason::UntoleratedNoSchedule(taint)),
-        _ => {
-            let Some(pod) = state.pods.iter().find(|pod| !pod.is_terminating()) else {
-                return (NodeAction::Keep, Reason::NotManaged("nothing to do".into()));
-            };
-            match (pod.updated, pod.available, &context.daemon_set.update_strategy) {
-                (true, true, _) => (NodeAction::Keep, Reason::UpToDate),
-                (true, false, _) => (NodeAction::Keep, Reason::UpToDateNotAvailable(pod.pod)),
-                (false, _, UpdateStrategy::RollingUpdate(_)) => (NodeAction::Wait, Reason::ManageFirst),
-                (false, _, _) => (NodeAction::Keep, Reason::OldPodKeptOnDelete(pod.pod)),
-            }
-        }
-    }
+/// Upstream: updateDaemonSetStatus requeues after minReadySeconds while pods are ready but not available.
+fn min_ready_requeue(daemon_set: &DaemonSetView, counts: StatusCounts) -> Option<Duration> {
+    (daemon_set.min_ready_seconds > 0 && counts.number_ready != counts.number_available)
+        .then(|| Duration::from_secs(daemon_set.min_ready_seconds.unsigned_abs().into()))
 }

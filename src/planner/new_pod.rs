@@ -3,8 +3,8 @@
 //! Upstream: util/daemonset_util.go CreatePodTemplate and ReplaceDaemonSetPodNodeNameNodeAffinity;
 //! controller_utils.go GetPodFromTemplate. Invariants: the template's spec is copied as served (fields
 //! unknown to this build included); the pod carries the controller ownerReference, the hash and
-//! generation labels, the implicit daemon tolerations and a required node affinity naming only its node;
-//! `spec.nodeName` stays as the template has it (the scheduler binds).
+//! generation labels, the implicit daemon tolerations and a required node affinity naming only its node
+//! (ARCHITECTURE.md, invariant 3); `spec.nodeName` stays as the template has it (the scheduler binds).
 
 use serde_json::{Map, Value, json};
 
@@ -129,17 +129,7 @@ pub fn daemon_pod(daemon_set: &DaemonSetView, hash: &str, node: &str) -> Value {
             metadata.insert(key.into(), value.clone());
         }
     }
-    metadata.insert(
-        "ownerReferences".into(),
-        json!([{
-            "apiVersion": "apps/v1",
-            "kind": "DaemonSet",
-            "name": daemon_set.name,
-            "uid": daemon_set.uid,
-            "controller": true,
-            "blockOwnerDeletion": true,
-        }]),
-    );
+    metadata.insert("ownerReferences".into(), json!([daemon_set.controller_reference()]));
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
 }
 

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::history::revisions::HistoryPlan;
+use super::revisions::HistoryPlan;
+use super::rolling::RollingError;
 use crate::snapshot::{BackoffEntry, DaemonSetStatusView, DaemonSetView, PodView, RevisionView, Taint};
 
 /// Which step produced this sync's creates and deletes (upstream runs the rolling update only
@@ -17,7 +18,8 @@ pub enum Step {
 }
 
 /// The status this sync writes. `changed` is false when upstream would skip the write
-/// (all counters equal and observedGeneration already ≥ generation; daemon_controller.go storeDaemonSetStatus).
+/// (all counters equal and observedGeneration already ≥ generation; daemon_controller.go storeDaemonSetStatus):
+/// no needless write (ARCHITECTURE.md, invariant 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatusUpdate {
     pub status: DaemonSetStatusView,
@@ -61,7 +63,7 @@ impl NodeAction {
 }
 
 /// Why a node's action is what it is. Formatting is deferred to output time (plans are hot).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Reason<'s> {
     NoDaemonPod,
     NoDaemonPodSurge,
@@ -111,8 +113,10 @@ pub enum Reason<'s> {
     },
     SurgeDeleteOnIneligible(&'s PodView),
     SurgeKeepOnIneligible(&'s PodView),
-    RollingBlocked(String),
-    NotManaged(String),
+    RollingBlocked(RollingError<'s>),
+    /// A node that holds only pods the pod garbage collector removes.
+    NodeMissing(&'s str),
+    NothingToDo,
 }
 
 fn pod_state(pod: &PodView) -> &'static str {
@@ -233,8 +237,12 @@ impl fmt::Display for Reason<'_> {
                 "node no longer eligible; old pod {} stays until enough pods elsewhere are available",
                 pod.name
             ),
-            Reason::RollingBlocked(why) => write!(f, "rolling update blocked: {why}"),
-            Reason::NotManaged(why) => write!(f, "{why}"),
+            Reason::RollingBlocked(error) => write!(f, "rolling update blocked: {error}"),
+            Reason::NodeMissing(node) => write!(
+                f,
+                "node {node} does not exist; the pod garbage collector removes its pods"
+            ),
+            Reason::NothingToDo => write!(f, "nothing to do"),
         }
     }
 }
@@ -258,7 +266,8 @@ pub struct OwnershipChanges<'s> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan<'s> {
     pub daemon_set: &'s DaemonSetView,
-    /// The hash pods of the current template carry (the controller-revision-hash label value).
+    /// The hash pods of the current template carry (the controller-revision-hash label value);
+    /// empty when the sync stops before history (see `HistoryPlan::update_hash`).
     pub update_revision: String,
     /// Nodes that get a new pod, sorted, capped at the burst limit.
     pub creates: Vec<&'s str>,
@@ -277,8 +286,12 @@ pub struct Plan<'s> {
     pub ownership: OwnershipChanges<'s>,
     /// Every node the DaemonSet cares about (eligible or holding its pods), sorted by node name.
     pub nodes: Vec<NodeNote<'s>>,
-    /// DaemonSet-wide problems (invalid spec, blocked steps); each becomes a Warning Event.
+    /// DaemonSet-wide problems in words, for people: `plan` prints them and the controller logs them
+    /// at debug level. Those a user must fix (invalid spec, blocked rolling update) are also in
+    /// `events` as Warning Events (`Plan::warn`); the others (DaemonSet being deleted, waiting for
+    /// earlier writes to be observed, revision hash collision) are not.
     pub problems: Vec<String>,
+    /// Events the executor records on the DaemonSet.
     pub events: Vec<PlannedEvent>,
     /// Failed-pod backoff entries advanced by this sync's failed-pod deletes.
     pub backoff_updates: Vec<(&'s str, BackoffEntry)>,
@@ -286,7 +299,28 @@ pub struct Plan<'s> {
     pub requeue_after: Option<Duration>,
 }
 
-impl Plan<'_> {
+impl<'s> Plan<'s> {
+    /// A plan that writes nothing (not even status).
+    pub fn new(daemon_set: &'s DaemonSetView) -> Self {
+        Plan {
+            daemon_set,
+            update_revision: String::new(),
+            creates: Vec::new(),
+            deletes: Vec::new(),
+            step: Step::Idle,
+            status: None,
+            history: None,
+            prune_revisions: Vec::new(),
+            relabel_pods: Vec::new(),
+            ownership: OwnershipChanges::default(),
+            nodes: Vec::new(),
+            problems: Vec::new(),
+            events: Vec::new(),
+            backoff_updates: Vec::new(),
+            requeue_after: None,
+        }
+    }
+
     /// Records a DaemonSet-wide problem that users must fix, as a problem and a Warning Event.
     pub fn warn(&mut self, reason: &'static str, message: String) {
         self.events.push(PlannedEvent {

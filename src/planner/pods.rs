@@ -1,137 +1,16 @@
-//! Which pods and revisions are the DaemonSet's, and the node → daemon pods map (pure).
+//! The node → daemon pods map: the DaemonSet's pods filed by target node, with each node's eligibility (pure).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
 use super::Context;
 use super::availability::{is_available, is_ready, is_updated, survivor_order};
+use super::claim::{Claim, claim};
 use super::eligibility::{Eligibility, EligibilityRules};
 use super::selector::Selector;
-use crate::snapshot::{ControllerRef, DaemonSetView, Labels, NodeView, PodPhase, PodView, RevisionView};
-
-/// How an object relates to the DaemonSet. Upstream: controller_ref_manager.go ClaimObject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Claim {
-    /// Controlled by the DaemonSet and matching its selector.
-    Owned,
-    /// An orphan matching the selector: adopted by this sync.
-    Adopt,
-    /// Controlled by the DaemonSet but no longer matching: released by this sync.
-    Release,
-    /// Not the DaemonSet's business.
-    Ignore,
-}
-
-fn is_controlled_by(controller: &ControllerRef, daemon_set: &DaemonSetView) -> bool {
-    // Upstream (newest) resolves the controller ref by kind, name and uid, not uid alone.
-    controller.uid == daemon_set.uid && controller.kind == "DaemonSet" && controller.name == daemon_set.name
-}
-
-/// `controlled`: whether the controller reference points at this DaemonSet (pods and revisions
-/// differ in how that is decided).
-fn claim_with(
-    daemon_set: &DaemonSetView,
-    selector: &Selector,
-    controller: Option<&ControllerRef>,
-    controlled: bool,
-    labels: &Labels,
-    object_terminating: bool,
-) -> Claim {
-    let deleting = daemon_set.deletion_timestamp.is_some();
-    match controller {
-        Some(_) if controlled => {
-            if selector.matches(labels) {
-                Claim::Owned
-            } else if deleting {
-                Claim::Ignore
-            } else {
-                Claim::Release
-            }
-        }
-        Some(_) => Claim::Ignore,
-        None if deleting || object_terminating || !selector.matches(labels) => Claim::Ignore,
-        None => Claim::Adopt,
-    }
-}
-
-/// Claims a pod: its controller reference must name this DaemonSet by kind, name and uid (the newest
-/// upstream resolves pods through an owner index keyed that way).
-pub fn claim(
-    daemon_set: &DaemonSetView,
-    selector: &Selector,
-    controller: Option<&ControllerRef>,
-    labels: &Labels,
-    object_terminating: bool,
-) -> Claim {
-    let controlled = controller.is_some_and(|c| is_controlled_by(c, daemon_set));
-    claim_with(daemon_set, selector, controller, controlled, labels, object_terminating)
-}
-
-/// The DaemonSet's pods (owned and matching, or adopted), for the rare steps that need them all
-/// (history dedup and cleanup); the node map claims on its own while it files pods.
-pub fn claimed_pods<'s>(
-    daemon_set: &DaemonSetView,
-    selector: &Selector,
-    candidates: &'s [Arc<PodView>],
-) -> Vec<&'s PodView> {
-    candidates
-        .iter()
-        .filter(|pod| {
-            let claimed = claim(
-                daemon_set,
-                selector,
-                pod.controller.as_ref(),
-                &pod.labels,
-                pod.is_terminating(),
-            );
-            matches!(claimed, Claim::Owned | Claim::Adopt)
-        })
-        .map(|pod| &**pod)
-        .collect()
-}
-
-pub struct ClaimedRevisions<'s> {
-    pub revisions: Vec<&'s RevisionView>,
-    pub adopted: Vec<&'s RevisionView>,
-    pub released: Vec<&'s RevisionView>,
-}
-
-pub fn claim_revisions<'s>(
-    daemon_set: &DaemonSetView,
-    selector: &Selector,
-    candidates: &'s [RevisionView],
-) -> ClaimedRevisions<'s> {
-    let mut claimed = ClaimedRevisions {
-        revisions: Vec::new(),
-        adopted: Vec::new(),
-        released: Vec::new(),
-    };
-    for revision in candidates {
-        let terminating = revision.deletion_timestamp.is_some();
-        // Upstream: controller_ref_manager.go ClaimObject compares the controller reference's uid only.
-        let controlled = revision.controller.as_ref().is_some_and(|c| c.uid == daemon_set.uid);
-        let controller = revision.controller.as_ref();
-        match claim_with(
-            daemon_set,
-            selector,
-            controller,
-            controlled,
-            &revision.labels,
-            terminating,
-        ) {
-            Claim::Owned => claimed.revisions.push(revision),
-            Claim::Adopt => {
-                claimed.revisions.push(revision);
-                claimed.adopted.push(revision);
-            }
-            Claim::Release => claimed.released.push(revision),
-            Claim::Ignore => {}
-        }
-    }
-    claimed
-}
+use crate::snapshot::{NodeView, PodPhase, PodView};
 
 /// A claimed pod with what every step asks of it, computed once per sync.
 #[derive(Clone, Copy, Debug)]
@@ -202,9 +81,6 @@ impl NodeState<'_> {
 /// The node → daemon pods map and the ownership changes claiming implies.
 pub struct NodeMap<'s> {
     pub states: Vec<NodeState<'s>>,
-    /// The states are in node-name order (nodes came sorted and no pod targets a missing node), so
-    /// state index order is name order and name comparisons can be skipped.
-    pub sorted_by_name: bool,
     pub adopted: Vec<&'s PodView>,
     pub released: Vec<&'s PodView>,
 }
@@ -217,7 +93,16 @@ struct Filer<'c, 's> {
     released: Vec<&'s PodView>,
 }
 
-impl<'s> Filer<'_, 's> {
+impl<'c, 's> Filer<'c, 's> {
+    fn new(context: &'c Context<'c>, selector: &'c Selector) -> Self {
+        Filer {
+            context,
+            selector,
+            adopted: Vec::new(),
+            released: Vec::new(),
+        }
+    }
+
     /// The pod as a daemon pod of its target node, or None when it is not the DaemonSet's, is a
     /// deleted terminal pod (kubernetes PR #118716), or has no target node (GetTargetNodeName error).
     fn file(&mut self, pod: &'s PodView) -> Option<DaemonPod<'s>> {
@@ -243,50 +128,70 @@ impl<'s> Filer<'_, 's> {
         Some(DaemonPod::classify(self.context, pod))
     }
 
-    fn finish(self, states: Vec<NodeState<'s>>, sorted_by_name: bool) -> NodeMap<'s> {
+    fn finish(self, states: Vec<NodeState<'s>>) -> NodeMap<'s> {
         NodeMap {
             states,
-            sorted_by_name,
             adopted: self.adopted,
             released: self.released,
         }
     }
 }
 
-/// The nodes the DaemonSet cares about: every node that should run a pod or holds one of its pods
-/// (nodes in node order, then missing nodes by name). Each pod is claimed, classified and filed
-/// in one visit. Upstream: daemon_controller.go getNodesToDaemonPods plus the per-node
+/// The nodes the DaemonSet cares about, in node-name order: every node that should run a pod or
+/// holds one of its pods, missing nodes included. Each pod is claimed, classified and filed in one
+/// visit. Upstream: daemon_controller.go getNodesToDaemonPods plus the per-node
 /// NodeShouldRunDaemonPod calls.
 ///
-/// Fast path: when nodes are sorted by name and candidates by target node (as the snapshot
-/// builders provide them), both are walked in step without hashing. Otherwise pods are filed
-/// through a node-name index. Both give the same map.
-///
-/// `track_order`: whether to find out if the states come out in name order (`sorted_by_name`);
-/// callers that do not order their output skip the name comparisons.
+/// Every later step relies on the name order (a state's index order is its name order), so none
+/// of them sorts or compares names. Snapshot assembly provides nodes sorted by name and pods by
+/// target node: the two are then merged in step, without hashing and without a sort. Other input
+/// (hand-built snapshots) is filed through a node-name index and sorted once here.
 pub fn node_map<'s>(
     context: &Context<'_>,
     selector: &Selector,
     nodes: &'s [NodeView],
     candidates: &'s [Arc<PodView>],
     rules: &EligibilityRules,
-    track_order: bool,
+) -> NodeMap<'s> {
+    let mut map = match merge_sorted(context, selector, nodes, candidates, rules) {
+        Some(merged) => return merged,
+        None if candidates.is_empty() => nodes_without_pods(context, selector, nodes, rules),
+        None => file_by_index(context, selector, nodes, candidates, rules),
+    };
+    if !map.states.is_sorted_by(|a, b| a.node <= b.node) {
+        map.states.sort_by(|a, b| a.node.cmp(b.node));
+    }
+    map
+}
+
+/// The node map in no particular order, for callers that only count (the status pass): it skips
+/// the order checks, and node lists in creation order (`node-10` before `node-2`) need no sort.
+pub fn unordered_node_map<'s>(
+    context: &Context<'_>,
+    selector: &Selector,
+    nodes: &'s [NodeView],
+    candidates: &'s [Arc<PodView>],
+    rules: &EligibilityRules,
 ) -> NodeMap<'s> {
     if candidates.is_empty() {
-        let mut states = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            push_state(&mut states, node, rules, NodePods::new());
-        }
-        let sorted_by_name = track_order && nodes.is_sorted_by(|a, b| a.name <= b.name);
-        return NodeMap {
-            states,
-            sorted_by_name,
-            adopted: Vec::new(),
-            released: Vec::new(),
-        };
+        return nodes_without_pods(context, selector, nodes, rules);
     }
     merge_sorted(context, selector, nodes, candidates, rules)
         .unwrap_or_else(|| file_by_index(context, selector, nodes, candidates, rules))
+}
+
+/// The map when no pod is a candidate: the nodes that should run one, in input order.
+fn nodes_without_pods<'s>(
+    context: &Context<'_>,
+    selector: &Selector,
+    nodes: &'s [NodeView],
+    rules: &EligibilityRules,
+) -> NodeMap<'s> {
+    let mut states = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        push_state(&mut states, node, rules, NodePods::new());
+    }
+    Filer::new(context, selector).finish(states)
 }
 
 fn push_state<'s>(states: &mut Vec<NodeState<'s>>, node: &'s NodeView, rules: &EligibilityRules, pods: NodePods<'s>) {
@@ -308,7 +213,8 @@ fn sort_survivors(states: &mut [NodeState<'_>]) {
     }
 }
 
-/// Walks sorted nodes and target-sorted pods in step; None as soon as either is out of order.
+/// Walks sorted nodes and target-sorted pods in step, placing missing nodes by name; None as soon
+/// as either is out of order.
 fn merge_sorted<'s>(
     context: &Context<'_>,
     selector: &Selector,
@@ -316,19 +222,14 @@ fn merge_sorted<'s>(
     candidates: &'s [Arc<PodView>],
     rules: &EligibilityRules,
 ) -> Option<NodeMap<'s>> {
-    let mut filer = Filer {
-        context,
-        selector,
-        adopted: Vec::new(),
-        released: Vec::new(),
-    };
+    let mut filer = Filer::new(context, selector);
     let mut states = Vec::with_capacity(nodes.len());
-    let mut missing: Vec<NodeState<'s>> = Vec::new();
     let mut previous_node: Option<&str> = None;
     let mut previous_target: Option<&str> = None;
     let mut cursor = 0;
-    // Files pods up to and including `node` (all pods when None); pods before it target missing nodes.
-    let mut advance = |node: Option<&str>, filer: &mut Filer<'_, 's>, missing: &mut Vec<NodeState<'s>>| {
+    // Files pods up to and including `node` (all pods when None); pods before it target missing
+    // nodes, which sort between the previous node and this one.
+    let mut advance = |node: Option<&str>, filer: &mut Filer<'_, 's>, states: &mut Vec<NodeState<'s>>| {
         let mut on_node = NodePods::new();
         while let Some(pod) = candidates.get(cursor) {
             let target = pod.target_node.as_deref();
@@ -347,10 +248,10 @@ fn merge_sorted<'s>(
             };
             if Some(target) == node {
                 on_node.push(daemon_pod);
-            } else if let Some(last) = missing.last_mut().filter(|last| last.node == target) {
+            } else if let Some(last) = states.last_mut().filter(|last| last.node == target) {
                 last.pods.push(daemon_pod);
             } else {
-                missing.push(NodeState {
+                states.push(NodeState {
                     node: target,
                     eligibility: None,
                     pods: NodePods::from_elem(daemon_pod, 1),
@@ -364,17 +265,16 @@ fn merge_sorted<'s>(
             return None;
         }
         previous_node = Some(&node.name);
-        let pods = advance(Some(&node.name), &mut filer, &mut missing)?;
+        let pods = advance(Some(&node.name), &mut filer, &mut states)?;
         push_state(&mut states, node, rules, pods);
     }
-    advance(None, &mut filer, &mut missing)?;
-    let sorted_by_name = missing.is_empty();
-    states.extend(missing);
+    advance(None, &mut filer, &mut states)?;
     sort_survivors(&mut states);
-    Some(filer.finish(states, sorted_by_name))
+    Some(filer.finish(states))
 }
 
-/// Files pods through a node-name index (any input order).
+/// Files pods through a node-name index (any input order): nodes in input order, then missing
+/// nodes by name.
 fn file_by_index<'s>(
     context: &Context<'_>,
     selector: &Selector,
@@ -382,12 +282,7 @@ fn file_by_index<'s>(
     candidates: &'s [Arc<PodView>],
     rules: &EligibilityRules,
 ) -> NodeMap<'s> {
-    let mut filer = Filer {
-        context,
-        selector,
-        adopted: Vec::new(),
-        released: Vec::new(),
-    };
+    let mut filer = Filer::new(context, selector);
     // foldhash: node names such as node-1234 collide badly under Fx-style hashing.
     let mut node_index: HashMap<&'s str, usize, foldhash::fast::RandomState> = HashMap::default();
     node_index.reserve(nodes.len());
@@ -407,11 +302,7 @@ fn file_by_index<'s>(
         }
     }
     let mut states = Vec::with_capacity(nodes.len());
-    let mut sorted_by_name = true;
-    let mut previous: Option<&str> = None;
     for (node, pods) in nodes.iter().zip(per_node) {
-        sorted_by_name &= previous.is_none_or(|previous| previous <= node.name.as_str());
-        previous = Some(&node.name);
         push_state(&mut states, node, rules, pods);
     }
     let mut missing: Vec<NodeState<'s>> = on_missing_nodes
@@ -423,18 +314,7 @@ fn file_by_index<'s>(
         })
         .collect();
     missing.sort_by(|a, b| a.node.cmp(b.node));
-    sorted_by_name &= missing.is_empty();
     states.extend(missing);
     sort_survivors(&mut states);
-    filer.finish(states, sorted_by_name)
-}
-
-/// Hash labels of every claimed pod with a target node, deleted terminal pods included.
-/// Upstream: update.go cleanupHistory (getNodesToDaemonPods with includeDeletedTerminal).
-pub fn live_hashes<'s>(pods: &[&'s PodView]) -> HashSet<&'s str> {
-    pods.iter()
-        .filter(|pod| pod.target_node.is_some())
-        .filter_map(|pod| pod.revision_hash())
-        .filter(|hash| !hash.is_empty())
-        .collect()
+    filer.finish(states)
 }

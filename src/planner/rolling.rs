@@ -2,19 +2,43 @@
 //!
 //! Upstream: update.go rollingUpdate, findUpdatedPodsOnNode; updatedDesiredNodeCounts for budgets.
 //! Assumptions: runs only when manage had nothing to write this sync; `states` holds every node
-//! that should run a pod or holds one (missing nodes included), as upstream's nodeToDaemonPods does.
+//! that should run a pod or holds one (missing nodes included), as upstream's nodeToDaemonPods does,
+//! in node-name order.
 //! Invariants:
 //! - maxSurge = 0: available old pods are deleted only while unavailable < maxUnavailable; old pods
-//!   that are not available are replaced at once (they do not make things worse).
+//!   that are not available are replaced at once (they do not make things worse). ARCHITECTURE.md,
+//!   invariant 2.
 //! - maxSurge > 0: an available old pod on an eligible node is deleted only once the new pod on
 //!   that node is available; at most maxSurge nodes surge at once, beyond nodes whose old pod is unavailable.
 //! - Upstream walks a Go map (random order); only the number of candidates taken is defined.
-//!   daemonroll takes candidates in node-name order so that plans are reproducible.
+//!   daemonroll takes candidates in node-name order (the states' order) so that plans are reproducible
+//!   (ARCHITECTURE.md, "Deliberate differences from upstream").
 
-use super::manage::{Note, Writes};
+use std::fmt;
+
+use super::decisions::Decisions;
+use super::intstr::{BudgetError, Budgets, rolling_budgets};
 use super::plan::{NodeAction, Reason};
 use super::pods::{DaemonPod, NodeState};
-use crate::snapshot::PodView;
+use crate::snapshot::{PodView, UpdateStrategy};
+
+/// Why the rolling update writes nothing this sync (upstream's rollingUpdate returns an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollingError<'s> {
+    /// maxSurge or maxUnavailable does not resolve.
+    InvalidBudget(BudgetError<'s>),
+    /// A node holding only an old pod is not in the node list (upstream re-reads the node there).
+    NodeNotFound(&'s str),
+}
+
+impl fmt::Display for RollingError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RollingError::InvalidBudget(error) => write!(f, "couldn't get unavailable numbers: invalid {error}"),
+            RollingError::NodeNotFound(node) => write!(f, "couldn't get node for nodeName {node:?}: node not found"),
+        }
+    }
+}
 
 /// The new and old pod on a node, or None when the node has more than one of either (manage prunes it).
 type NewAndOld<'s> = (Option<DaemonPod<'s>>, Option<DaemonPod<'s>>);
@@ -32,37 +56,22 @@ fn updated_and_old<'s>(pods: &[DaemonPod<'s>]) -> Option<NewAndOld<'s>> {
     Some((new_pod, old_pod))
 }
 
-/// Upstream returns an error (nothing written) in these cases.
-pub type RollingError = String;
-
+/// The rolling update's writes under `strategy` (a RollingUpdate strategy).
 pub fn rolling_update<'s>(
+    strategy: &'s UpdateStrategy,
     states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    max_surge: i64,
-    max_unavailable: i64,
-    desired: i64,
-    notes: &mut [Note<'s>],
-) -> Result<Writes<'s>, RollingError> {
-    if max_surge == 0 {
-        Ok(without_surge(states, sorted_by_name, max_unavailable, notes))
+) -> Result<Decisions<'s>, RollingError<'s>> {
+    let desired = states.iter().filter(|state| state.should_run()).count() as i64;
+    let budgets = rolling_budgets(strategy, desired).map_err(RollingError::InvalidBudget)?;
+    if budgets.max_surge == 0 {
+        Ok(without_surge(states, budgets))
     } else {
-        with_surge(states, sorted_by_name, max_surge, desired, notes)
+        with_surge(states, budgets, desired)
     }
 }
 
-/// Orders entries by node name; entries collected in state order already are when the states are.
-fn by_node_name<T>(states: &[NodeState<'_>], sorted_by_name: bool, list: &mut [(usize, T)]) {
-    if !sorted_by_name {
-        list.sort_by(|a, b| states[a.0].node.cmp(states[b.0].node));
-    }
-}
-
-fn without_surge<'s>(
-    states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    max_unavailable: i64,
-    notes: &mut [Note<'s>],
-) -> Writes<'s> {
+fn without_surge<'s>(states: &[NodeState<'s>], budgets: Budgets) -> Decisions<'s> {
+    let max_unavailable = budgets.max_unavailable;
     let mut unavailable = 0i64;
     let mut blocker: Option<(&'s str, &'s PodView)> = None;
     let mut replacements = Vec::new();
@@ -81,135 +90,138 @@ fn without_surge<'s>(
                 }
             }
         };
+        // The alphabetically first unavailable pod (states are in name order) explains why candidates wait.
         if counted_unavailable {
             unavailable += 1;
-            // The alphabetically first unavailable pod explains why candidates wait.
-            if let Some(pod) = state.pods.first()
-                && blocker.is_none_or(|(node, _)| state.node < node)
-            {
-                blocker = Some((state.node, pod.pod));
+            if blocker.is_none() {
+                blocker = state.pods.first().map(|pod| (state.node, pod.pod));
             }
         }
     }
     let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i64) as usize;
     // Priority order for the burst cap: replacements first, then candidates; by node name within each.
-    by_node_name(states, sorted_by_name, &mut replacements);
-    by_node_name(states, sorted_by_name, &mut candidates);
-    let mut writes = Writes::default();
+    let mut decisions = Decisions::default();
+    decisions.notes.reserve_exact(replacements.len() + candidates.len());
     for (index, pod) in replacements {
-        writes.deletes.push((index, pod));
-        notes[index] = Some((NodeAction::Delete, Reason::RollingReplaceUnavailable(pod)));
+        decisions.writes.deletes.push((index, pod));
+        decisions
+            .notes
+            .push((index, (NodeAction::Delete, Reason::RollingReplaceUnavailable(pod))));
     }
     for (position, (index, pod)) in candidates.into_iter().enumerate() {
-        if position < remaining {
-            writes.deletes.push((index, pod));
-            notes[index] = Some((NodeAction::Delete, Reason::RollingDelete { pod, max_unavailable }));
+        let note = if position < remaining {
+            decisions.writes.deletes.push((index, pod));
+            (NodeAction::Delete, Reason::RollingDelete { pod, max_unavailable })
         } else {
-            notes[index] = Some((
-                NodeAction::Wait,
-                Reason::UnavailableBudgetSpent {
-                    pod,
-                    max_unavailable,
-                    blocker,
-                },
-            ));
-        }
+            let reason = Reason::UnavailableBudgetSpent {
+                pod,
+                max_unavailable,
+                blocker,
+            };
+            (NodeAction::Wait, reason)
+        };
+        decisions.notes.push((index, note));
     }
-    writes
+    decisions
 }
 
-fn with_surge<'s>(
-    states: &[NodeState<'s>],
-    sorted_by_name: bool,
-    max_surge: i64,
-    desired: i64,
-    notes: &mut [Note<'s>],
-) -> Result<Writes<'s>, RollingError> {
-    let mut surging = 0i64;
-    let mut available_count = 0i64;
-    let mut writes = Writes::default();
-    let mut forced_creates = Vec::new();
-    let mut candidates = Vec::new();
-    let mut should_not_run = Vec::new();
+/// One pass of the surge branch over the nodes.
+#[derive(Default)]
+struct SurgeScan<'s> {
+    /// Nodes counted against maxSurge: a new pod not yet available beside an old one, or pods to prune.
+    surging: i64,
+    /// Nodes whose pod (the old one when there are both) is available, nodes being sunset included.
+    available: i64,
+    /// Writes that need no budget: replacements of unavailable old pods, old pods whose new pod is available.
+    forced: Decisions<'s>,
+    /// Available old pods on nodes that should no longer run one.
+    should_not_run: Vec<(usize, &'s PodView)>,
+    /// Available old pods on eligible nodes without a new pod: the nodes that may surge.
+    candidates: Vec<(usize, &'s PodView)>,
+}
+
+fn scan_for_surge<'s>(states: &[NodeState<'s>]) -> Result<SurgeScan<'s>, RollingError<'s>> {
+    let mut scan = SurgeScan::default();
     for (index, state) in states.iter().enumerate() {
         let Some((new_pod, old_pod)) = updated_and_old(&state.pods) else {
-            surging += 1;
+            scan.surging += 1;
             continue;
         };
-        // Availability is counted on every node, including ones being sunset.
         if let Some(pod) = old_pod.or(new_pod)
             && pod.available
         {
-            available_count += 1;
+            scan.available += 1;
         }
+        let forced = &mut scan.forced;
         match (new_pod, old_pod) {
             (_, None) => {}
             (None, Some(old)) => {
-                // Upstream re-reads the node here; a node missing from the lister fails the step.
                 let Some(eligibility) = state.eligibility else {
-                    return Err(format!(
-                        "couldn't get node for nodeName {:?}: node not found",
-                        state.node
-                    ));
+                    return Err(RollingError::NodeNotFound(state.node));
                 };
                 if !old.available {
-                    if eligibility.should_run() {
-                        forced_creates.push(index);
-                        notes[index] = Some((NodeAction::Create, Reason::SurgeReplaceUnavailable(old.pod)));
+                    let note = if eligibility.should_run() {
+                        forced.writes.creates.push(index);
+                        (NodeAction::Create, Reason::SurgeReplaceUnavailable(old.pod))
                     } else {
-                        writes.deletes.push((index, old.pod));
-                        notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(old.pod)));
-                    }
+                        forced.writes.deletes.push((index, old.pod));
+                        (NodeAction::Delete, Reason::SurgeDeleteOnIneligible(old.pod))
+                    };
+                    forced.notes.push((index, note));
                 } else if !eligibility.should_run() {
-                    should_not_run.push((index, old.pod));
+                    scan.should_not_run.push((index, old.pod));
                 } else {
-                    candidates.push((index, old.pod));
+                    scan.candidates.push((index, old.pod));
                 }
             }
             (Some(new), Some(old)) => {
-                if new.available {
-                    writes.deletes.push((index, old.pod));
-                    notes[index] = Some((
-                        NodeAction::Delete,
-                        Reason::SurgeNewPodAvailable {
-                            old: old.pod,
-                            new: new.pod,
-                        },
-                    ));
+                let note = if new.available {
+                    forced.writes.deletes.push((index, old.pod));
+                    let reason = Reason::SurgeNewPodAvailable {
+                        old: old.pod,
+                        new: new.pod,
+                    };
+                    (NodeAction::Delete, reason)
                 } else {
-                    surging += 1;
-                    notes[index] = Some((NodeAction::Wait, Reason::SurgeWaitingForNewPod { new: new.pod }));
-                }
+                    scan.surging += 1;
+                    (NodeAction::Wait, Reason::SurgeWaitingForNewPod { new: new.pod })
+                };
+                forced.notes.push((index, note));
             }
         }
     }
+    Ok(scan)
+}
+
+fn with_surge<'s>(states: &[NodeState<'s>], budgets: Budgets, desired: i64) -> Result<Decisions<'s>, RollingError<'s>> {
+    let max_surge = budgets.max_surge;
+    let scan = scan_for_surge(states)?;
+    // Priority order for the burst cap: forced writes first, by node name.
+    let mut decisions = scan.forced;
+    decisions
+        .notes
+        .reserve_exact(scan.should_not_run.len() + scan.candidates.len());
     // With surge the owner expects full availability: pods on nodes that should no longer run one
     // go only while more pods are available than desired.
-    // Priority order for the burst cap: forced writes first, by node name.
-    by_node_name(states, sorted_by_name, &mut writes.deletes);
-    if !sorted_by_name {
-        forced_creates.sort_by(|a, b| states[*a].node.cmp(states[*b].node));
-    }
-    let deletable = (available_count - desired).clamp(0, should_not_run.len() as i64) as usize;
-    by_node_name(states, sorted_by_name, &mut should_not_run);
-    for (position, (index, pod)) in should_not_run.into_iter().enumerate() {
-        if position < deletable {
-            writes.deletes.push((index, pod));
-            notes[index] = Some((NodeAction::Delete, Reason::SurgeDeleteOnIneligible(pod)));
+    let deletable = (scan.available - desired).clamp(0, scan.should_not_run.len() as i64) as usize;
+    for (position, (index, pod)) in scan.should_not_run.into_iter().enumerate() {
+        let note = if position < deletable {
+            decisions.writes.deletes.push((index, pod));
+            (NodeAction::Delete, Reason::SurgeDeleteOnIneligible(pod))
         } else {
-            notes[index] = Some((NodeAction::Keep, Reason::SurgeKeepOnIneligible(pod)));
-        }
+            (NodeAction::Keep, Reason::SurgeKeepOnIneligible(pod))
+        };
+        decisions.notes.push((index, note));
     }
-    let remaining = (max_surge - surging).clamp(0, candidates.len() as i64) as usize;
-    by_node_name(states, sorted_by_name, &mut candidates);
-    writes.creates = forced_creates;
-    for (position, (index, old)) in candidates.into_iter().enumerate() {
-        if position < remaining {
-            writes.creates.push(index);
-            notes[index] = Some((NodeAction::Create, Reason::SurgeCreate { old, max_surge }));
+    let remaining = (max_surge - scan.surging).clamp(0, scan.candidates.len() as i64) as usize;
+    for (position, (index, old)) in scan.candidates.into_iter().enumerate() {
+        let note = if position < remaining {
+            decisions.writes.creates.push(index);
+            (NodeAction::Create, Reason::SurgeCreate { old, max_surge })
         } else {
-            notes[index] = Some((NodeAction::Wait, Reason::SurgeBudgetSpent { old, max_surge }));
-        }
+            (NodeAction::Wait, Reason::SurgeBudgetSpent { old, max_surge })
+        };
+        decisions.notes.push((index, note));
     }
-    Ok(writes)
+    Ok(decisions)
 }

@@ -10,7 +10,8 @@ use crate::snapshot::{Labels, SelectorRequirement};
 #[derive(Clone, Debug, Default)]
 pub struct TemplateFields {
     pub labels: Labels,
-    pub node_name: String,
+    /// `spec.nodeName`; None when unset or empty (Go's zero value: no node named).
+    pub node_name: Option<String>,
     pub node_selector: Labels,
     /// `affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`
     /// when the required selector is set (an empty list then matches no node).
@@ -111,7 +112,7 @@ impl TemplateFields {
             .collect::<Result<_, String>>()?;
         Ok(TemplateFields {
             labels: string_map(metadata.get("labels"), "spec.template.metadata.labels")?,
-            node_name: string_field(spec, "nodeName", "spec.template.spec")?,
+            node_name: Some(string_field(spec, "nodeName", "spec.template.spec")?).filter(|name| !name.is_empty()),
             node_selector: string_map(spec.get("nodeSelector"), "spec.template.spec.nodeSelector")?,
             required_node_terms,
             tolerations,

@@ -1,4 +1,4 @@
-//! The `daemonroll plan -o json` document, exactly as DESIGN.md specifies it.
+//! The `daemonroll plan -o json` document, as ARCHITECTURE.md "The `plan -o json` contract" fixes it (pure).
 
 use serde::Serialize;
 

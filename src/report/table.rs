@@ -1,4 +1,4 @@
-//! A plan as a table for people: one block per DaemonSet, then what happens on each node and why.
+//! A plan as a table for people: one block per DaemonSet, then what happens on each node and why (pure).
 
 use std::fmt::Write;
 

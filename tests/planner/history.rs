@@ -1,7 +1,7 @@
 //! ControllerRevision history: finding the current revision, creating, renumbering, dedup, pruning.
 
-use daemonroll::history::revisions::{CurrentRevision, NewRevision};
 use daemonroll::planner;
+use daemonroll::planner::revisions::{CurrentRevision, NewRevision};
 use serde_json::json;
 
 use crate::support::*;

@@ -409,7 +409,7 @@ fn without_surge_nodes_with_two_old_or_two_new_pods_are_skipped_and_count_as_una
 #[test]
 fn without_surge_old_pods_that_are_not_available_are_replaced_beyond_the_budget() {
     // Upstream: update.go rollingUpdate (maxSurge == 0): an unavailable old pod goes to allowedReplacementPods
-    // before the numUnavailable >= maxUnavailable check (semantics C11).
+    // before the numUnavailable >= maxUnavailable check.
     let stale = |name: &str, node: &str| pod(name).on(node).old().ready_since(ago(30));
     let cases = vec![
         Case {
@@ -787,7 +787,7 @@ fn surge_creates_within_max_surge_and_waits_for_new_pods_to_become_available() {
 #[test]
 fn surge_fails_when_an_old_pod_without_a_new_pod_targets_a_missing_node() {
     // Upstream: update.go rollingUpdate (maxSurge > 0): nodeLister.Get for a node holding only an old pod;
-    // an error returns from rollingUpdate before syncNodes, so nothing is written (semantics C16).
+    // an error returns from rollingUpdate before syncNodes, so nothing is written.
     let broken = fleet(daemon_set("ds").surge(1), "O O")
         .pods([pod("old-x").on("node-gone").old()])
         .snapshot();
@@ -800,6 +800,35 @@ fn surge_fails_when_an_old_pod_without_a_new_pod_targets_a_missing_node() {
         .pods([pod("new-x").on("node-gone")])
         .snapshot();
     assert_eq!(sync(&fine), by_rolling_update(&["node-0"], &[]));
+}
+
+#[test]
+fn a_failed_surge_rolling_update_leaves_every_old_pod_waiting_whatever_the_node_names() {
+    // The missing node sorts first: no node may claim a write the failed step never issues
+    // (node-0's old pod is not available, which would otherwise get a new pod at once).
+    let broken = fleet(daemon_set("ds").surge(1), "o O")
+        .pods([pod("old-x").on("a-gone").old()])
+        .snapshot();
+    let plan = planner::plan(&broken);
+    assert_eq!((plan.step, outcome_of(&plan)), idle());
+    let notes: Vec<(&str, NodeAction, String)> = plan
+        .nodes
+        .iter()
+        .map(|note| (note.node, note.action, note.reason.to_string()))
+        .collect();
+    let blocked = r#"rolling update blocked: couldn't get node for nodeName "a-gone": node not found"#;
+    assert_eq!(
+        notes,
+        [
+            (
+                "a-gone",
+                NodeAction::Keep,
+                "node a-gone does not exist; the pod garbage collector removes its pods".to_string()
+            ),
+            ("node-0", NodeAction::Wait, blocked.to_string()),
+            ("node-1", NodeAction::Wait, blocked.to_string()),
+        ]
+    );
 }
 
 #[test]
@@ -873,7 +902,7 @@ fn surge_sunsets_pods_on_nodes_that_should_no_longer_run_one() {
 #[test]
 fn on_delete_never_replaces_pods_because_of_a_template_change() {
     // Upstream: daemon_controller.go updateDaemonSet calls rollingUpdate only for RollingUpdate; util AllowsSurge
-    // is false for OnDelete (semantics C1), update_test.go setup syncs under OnDelete.
+    // is false for OnDelete, update_test.go setup syncs under OnDelete.
     let cases = vec![
         Case {
             name: "available old pods stay",

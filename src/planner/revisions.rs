@@ -7,9 +7,9 @@
 
 use std::collections::HashSet;
 
-use super::go_json::to_go_json;
-use super::hash::revision_hash;
-use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL, RevisionView};
+use crate::history::go_json::to_go_json;
+use crate::history::hash::revision_hash;
+use crate::snapshot::{DaemonSetView, PodView, REVISION_HASH_LABEL, RevisionView};
 
 /// A revision to create for the current template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,7 +39,8 @@ pub enum CurrentRevision<'s> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryPlan<'s> {
-    /// The hash pods of the current template carry (empty only in the collision case).
+    /// The hash pods of the current template carry. Empty in the collision case, and when the
+    /// current revision is an unlabelled one found by name (upstream reads the missing label as "").
     pub update_hash: String,
     pub current: CurrentRevision<'s>,
     /// Owned revisions lacking a hash label: they get their own name as hash (update.go constructHistory).
@@ -91,34 +92,7 @@ pub fn construct<'s>(
         }
     });
     let Some(keeper) = keeper else {
-        let hash = revision_hash(patch, daemon_set.status.collision_count);
-        let name = format!("{}-{}", daemon_set.name, hash);
-        let (update_hash, current) = match namespace_revisions.iter().find(|revision| revision.name == name) {
-            None => (
-                hash.clone(),
-                CurrentRevision::Create(NewRevision {
-                    name,
-                    hash,
-                    revision: next_revision,
-                    data: patch.to_vec(),
-                }),
-            ),
-            // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
-            Some(existing) if matches(existing, patch) => (
-                existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
-                CurrentRevision::Existing {
-                    name: existing.name.as_str(),
-                    renumber_to: None,
-                },
-            ),
-            Some(_) => (
-                String::new(),
-                CurrentRevision::Collision {
-                    name,
-                    next_collision_count: daemon_set.status.collision_count.unwrap_or(0).saturating_add(1),
-                },
-            ),
-        };
+        let (update_hash, current) = current_for_template(daemon_set, namespace_revisions, patch, next_revision);
         return HistoryPlan {
             update_hash,
             current,
@@ -144,6 +118,45 @@ pub fn construct<'s>(
     }
 }
 
+/// The current revision when no claimed revision holds the template: a new one named after the
+/// template's hash, unless that name is taken (reused when its data matches, a collision otherwise).
+/// Returns it with the update hash.
+fn current_for_template<'s>(
+    daemon_set: &DaemonSetView,
+    namespace_revisions: &'s [RevisionView],
+    patch: &[u8],
+    next_revision: i64,
+) -> (String, CurrentRevision<'s>) {
+    let hash = revision_hash(patch, daemon_set.status.collision_count);
+    let name = format!("{}-{}", daemon_set.name, hash);
+    match namespace_revisions.iter().find(|revision| revision.name == name) {
+        None => (
+            hash.clone(),
+            CurrentRevision::Create(NewRevision {
+                name,
+                hash,
+                revision: next_revision,
+                data: patch.to_vec(),
+            }),
+        ),
+        // Upstream: update.go snapshot — an existing revision with the same data is used as it is.
+        Some(existing) if matches(existing, patch) => (
+            existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
+            CurrentRevision::Existing {
+                name: existing.name.as_str(),
+                renumber_to: None,
+            },
+        ),
+        Some(_) => (
+            String::new(),
+            CurrentRevision::Collision {
+                name,
+                next_collision_count: daemon_set.status.collision_count.unwrap_or(0).saturating_add(1),
+            },
+        ),
+    }
+}
+
 /// Old revisions beyond `limit` to delete, oldest first, skipping those a live pod's hash uses.
 /// Upstream: update.go cleanupHistory (live hashes include deleted terminal pods).
 pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&str>) -> Vec<&'s str> {
@@ -160,4 +173,14 @@ pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&st
         to_kill -= 1;
     }
     pruned
+}
+
+/// Hash labels of every claimed pod with a target node, deleted terminal pods included.
+/// Upstream: update.go cleanupHistory (getNodesToDaemonPods with includeDeletedTerminal).
+pub fn live_hashes<'s>(pods: &[&'s PodView]) -> HashSet<&'s str> {
+    pods.iter()
+        .filter(|pod| pod.target_node.is_some())
+        .filter_map(|pod| pod.revision_hash())
+        .filter(|hash| !hash.is_empty())
+        .collect()
 }
