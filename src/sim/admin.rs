@@ -68,10 +68,7 @@ async fn add_node(State(state): State<AppState>, body: Bytes) -> Response {
     let Some(name) = request.get("name").and_then(Value::as_str) else {
         return error_response(&ApiError::bad_request("expected {\"name\": \"node-…\"}"));
     };
-    let (existing, _) = state.store.list(
-        resources::find("", "v1", "nodes").unwrap_or(&resources::RESOURCES[0]),
-        None,
-    );
+    let (existing, _) = state.store.list(resources::builtin("", "nodes"), None);
     match state.fleet.add_node(name, existing.len() + 1) {
         Ok(()) => json_response(StatusCode::CREATED, &json!({"node": name})),
         Err(error) => error_response(&error),

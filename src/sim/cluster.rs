@@ -81,7 +81,7 @@ pub struct Simulator {
 }
 
 fn resource(group: &str, plural: &str) -> &'static Resource {
-    resources::find(group, "v1", plural).unwrap_or(&resources::RESOURCES[0])
+    resources::builtin(group, plural)
 }
 
 /// Creates an object as the API server would, on behalf of `actor`; its name is `metadata.name`.

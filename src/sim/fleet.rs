@@ -58,11 +58,11 @@ impl Default for FleetConfig {
 const ACTOR: &str = "sim-fleet";
 
 fn pods() -> &'static Resource {
-    resources::find("", "v1", "pods").unwrap_or(&resources::RESOURCES[0])
+    resources::builtin("", "pods")
 }
 
 fn nodes() -> &'static Resource {
-    resources::find("", "v1", "nodes").unwrap_or(&resources::RESOURCES[0])
+    resources::builtin("", "nodes")
 }
 
 fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {

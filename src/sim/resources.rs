@@ -225,6 +225,15 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
+/// A v1 resource the simulator's own code names (never a name from a request): the table is
+/// static, so a miss is a bug in this file, and it fails loudly rather than serving another kind.
+pub fn builtin(group: &str, plural: &str) -> &'static Resource {
+    match find(group, "v1", plural) {
+        Some(resource) => resource,
+        None => panic!("{group}/v1 {plural} is missing from the simulator's resource table"),
+    }
+}
+
 /// A parsed resource path: `/api/v1/namespaces/default/pods/p1/status` and friends.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Target {
