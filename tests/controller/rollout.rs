@@ -1,4 +1,5 @@
-//! Creating and rolling DaemonSets: counts, kubectl's view, and the ARCHITECTURE.md invariants 1–4 at every instant.
+//! Creating and rolling DaemonSets: counts, kubectl's view, and the ARCHITECTURE.md invariants 1–4
+//! at every instant.
 
 use crate::support::*;
 
