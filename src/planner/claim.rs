@@ -53,7 +53,10 @@ fn claim_with(
 }
 
 /// Claims a pod: its controller reference must name this DaemonSet by kind, name and uid (the newest
-/// upstream resolves pods through an owner index keyed that way).
+/// upstream resolves pods through an owner index keyed that way). Inlined: the node map calls it
+/// once per pod, from another module (callgrind: a 10,000-node plan runs 1.8% more instructions
+/// when it is not).
+#[inline]
 pub fn claim(
     daemon_set: &DaemonSetView,
     selector: &Selector,
