@@ -23,16 +23,6 @@ const BROKEN: &str = "agent:broken";
 /// The replacement's liveness bound (see the module comment).
 const REPLACEMENT_BOUND_SECONDS: u64 = 8;
 
-/// When daemonroll deleted pods, in timeline order.
-fn pod_delete_times(cluster: &Cluster) -> Vec<DateTime<Utc>> {
-    cluster
-        .timeline()
-        .into_iter()
-        .filter(|r| r.kind == "Pod" && r.verb == "delete" && r.actor == CONTROLLER)
-        .map(|r| r.time)
-        .collect()
-}
-
 fn gaps_in_seconds(times: &[DateTime<Utc>]) -> Vec<f64> {
     times
         .windows(2)
@@ -53,10 +43,10 @@ async fn wait_for_a_16_s_backoff(cluster: &Cluster) -> Vec<DateTime<Utc>> {
     // Liveness: nominally 15 s; 40 s for a loaded machine.
     cluster
         .wait_until("a failed pod deleted 8 s after the one before", secs(40), || async {
-            grown_to_8_s(&pod_delete_times(cluster))
+            grown_to_8_s(&cluster.pod_delete_times())
         })
         .await;
-    let deletes = pod_delete_times(cluster);
+    let deletes = cluster.pod_delete_times();
     assert!(
         gaps_in_seconds(&deletes).last().is_some_and(|gap| *gap >= 7.0),
         "no delete since the one that ended the 8 s backoff (the next waits 16 s): gaps {:?}",

@@ -2,27 +2,23 @@
 
 use crate::support::*;
 
-/// When daemonroll deleted pods, in timeline order.
-fn pod_delete_times(cluster: &Cluster) -> Vec<chrono::DateTime<chrono::Utc>> {
-    cluster
-        .timeline()
-        .into_iter()
-        .filter(|r| r.kind == "Pod" && r.verb == "delete" && r.actor == CONTROLLER)
-        .map(|r| r.time)
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_pod_is_replaced_with_a_backoff_that_grows() {
+/// One node, a DaemonSet whose image fails, and the controller running.
+async fn broken_daemon_set_on_one_node() -> (Cluster, Running) {
     let cluster = Cluster::with_nodes(1).pods_ready_after(millis(100)).start().await;
     cluster.image_fails("agent:broken");
     let controller = cluster.start_controller();
     cluster
         .create_daemon_set(daemon_set("agent").image("agent:broken"))
         .await;
+    (cluster, controller)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_pod_is_replaced_with_a_backoff_that_grows() {
+    let (cluster, controller) = broken_daemon_set_on_one_node().await;
     // Upstream backoff: 1 s, doubling (kube-controller-manager's failedPodsBackoff).
     tokio::time::sleep(secs(9)).await;
-    let deletes = pod_delete_times(&cluster);
+    let deletes = cluster.pod_delete_times();
     assert!(deletes.len() >= 3, "failed pods deleted: {deletes:?}");
     let gaps: Vec<i64> = deletes.windows(2).map(|w| (w[1] - w[0]).num_milliseconds()).collect();
     // The backoff is keyed by status.observedGeneration as read when a sync starts (upstream): the
@@ -42,12 +38,7 @@ async fn a_failed_pod_is_replaced_with_a_backoff_that_grows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_pod_and_the_pods_created_are_reported_as_events() {
-    let cluster = Cluster::with_nodes(1).pods_ready_after(millis(100)).start().await;
-    cluster.image_fails("agent:broken");
-    let controller = cluster.start_controller();
-    cluster
-        .create_daemon_set(daemon_set("agent").image("agent:broken"))
-        .await;
+    let (cluster, controller) = broken_daemon_set_on_one_node().await;
     cluster
         .wait_until("FailedDaemonPod and SuccessfulCreate events", secs(9), || async {
             let reasons = cluster.event_reasons().await;

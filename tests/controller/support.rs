@@ -447,6 +447,15 @@ impl Cluster {
     }
 
     /// The timeline's position now, to replay or list the writes that follow.
+    /// When daemonroll deleted pods, in timeline order.
+    pub fn pod_delete_times(&self) -> Vec<chrono::DateTime<chrono::Utc>> {
+        self.timeline()
+            .into_iter()
+            .filter(|r| r.kind == "Pod" && r.verb == "delete" && r.actor == CONTROLLER)
+            .map(|r| r.time)
+            .collect()
+    }
+
     pub fn mark(&self) -> Mark {
         Mark(self.timeline().last().map(|r| r.resource_version).unwrap_or(0))
     }
