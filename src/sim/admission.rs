@@ -1,14 +1,15 @@
 //! What the API server does to an object before storing it (no I/O; the caller supplies time and names).
 //!
-//! Metadata, defaults, validation, generation bumps and status/spec separation. Follows kube-apiserver's
-//! packages pkg/apis/apps/v1 and pkg/apis/core/v1 (defaults), pkg/apis/apps/validation (DaemonSet
-//! validation) and pkg/registry/apps/daemonset (the DaemonSet strategy: generation and
-//! template-generation bumps, status handling).
+//! Metadata, defaults, generation bumps and status/spec separation; validation is in `validation.rs`.
+//! Follows kube-apiserver's packages pkg/apis/apps/v1 and pkg/apis/core/v1 (defaults) and
+//! pkg/registry/apps/daemonset (the DaemonSet strategy: generation and template-generation bumps,
+//! status handling).
 
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
 use super::resources::Resource;
+use super::validation::validate_daemon_set;
 
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.generation";
@@ -99,185 +100,19 @@ fn default_daemon_set(object: &mut Value) {
     default_pod_spec(template.entry("spec").or_insert_with(|| json!({})));
 }
 
-fn int_or_percent(value: Option<&Value>) -> Result<Option<(i64, bool)>, String> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(|v| Some((v, false)))
-            .ok_or_else(|| format!("{n} is not an integer")),
-        Some(Value::String(text)) => {
-            let number = text
-                .strip_suffix('%')
-                .ok_or_else(|| format!("{text:?} must be an integer or a percentage"))?;
-            number
-                .parse::<i64>()
-                .map(|v| Some((v, true)))
-                .map_err(|_| format!("{text:?} is not a valid percentage"))
-        }
-        Some(other) => Err(format!("{other} must be an integer or a percentage")),
+/// kube-apiserver always serialises a DaemonSetStatus's four counters without `omitempty`
+/// (k8s.io/api apps/v1 DaemonSetStatus), so they read 0 from the first response on, and a status
+/// write that leaves one out stores 0.
+fn complete_daemon_set_status(object: &mut Value) {
+    let status = child(object, "status");
+    for counter in [
+        "currentNumberScheduled",
+        "numberMisscheduled",
+        "desiredNumberScheduled",
+        "numberReady",
+    ] {
+        set_default(status, counter, json!(0));
     }
-}
-
-fn selector_matches(selector: &Value, labels: &Value) -> bool {
-    let label = |key: &str| labels.get(key).and_then(Value::as_str);
-    let labels_ok = selector
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .is_none_or(|m| m.iter().all(|(k, v)| label(k) == v.as_str()));
-    let expressions_ok = selector
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .is_none_or(|expressions| {
-            expressions.iter().all(|e| {
-                let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
-                let values: Vec<&str> = e
-                    .get("values")
-                    .and_then(Value::as_array)
-                    .map(|v| v.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                match e.get("operator").and_then(Value::as_str) {
-                    Some("In") => label(key).is_some_and(|v| values.contains(&v)),
-                    Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
-                    Some("Exists") => label(key).is_some(),
-                    Some("DoesNotExist") => label(key).is_none(),
-                    _ => false,
-                }
-            })
-        });
-    labels_ok && expressions_ok
-}
-
-/// apps/validation ValidateDaemonSet (the parts the controller relies on).
-fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiError> {
-    let name = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let spec = object.get("spec").cloned().unwrap_or(Value::Null);
-    let mut causes = selector_causes(&spec);
-    causes.extend(template_causes(&spec));
-    for (field, minimum) in [("minReadySeconds", 0), ("revisionHistoryLimit", 0)] {
-        if spec.get(field).and_then(Value::as_i64).is_some_and(|v| v < minimum) {
-            causes.push((
-                format!("spec.{field}"),
-                "Invalid value: must be greater than or equal to 0".into(),
-            ));
-        }
-    }
-    if spec.pointer("/updateStrategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
-        causes.extend(rolling_update_causes(&spec));
-    }
-    if causes.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(resource, name, &causes))
-    }
-}
-
-/// The selector is required, not empty, and matches the template's labels.
-fn selector_causes(spec: &Value) -> Vec<(String, String)> {
-    let mut causes: Vec<(String, String)> = Vec::new();
-    let selector = spec.get("selector").filter(|s| !s.is_null());
-    let labels = spec.pointer("/template/metadata/labels").cloned().unwrap_or(json!({}));
-    match selector {
-        None => causes.push(("spec.selector".into(), "Required value".into())),
-        Some(selector) => {
-            let empty = selector
-                .get("matchLabels")
-                .and_then(Value::as_object)
-                .is_none_or(Map::is_empty)
-                && selector
-                    .get("matchExpressions")
-                    .and_then(Value::as_array)
-                    .is_none_or(Vec::is_empty);
-            if empty {
-                causes.push((
-                    "spec.selector".into(),
-                    "Invalid value: empty selector is invalid for daemonset".into(),
-                ));
-            } else if !selector_matches(selector, &labels) {
-                causes.push((
-                    "spec.template.metadata.labels".into(),
-                    "Invalid value: `selector` does not match template `labels`".into(),
-                ));
-            }
-        }
-    }
-    causes
-}
-
-/// The pod template: restartPolicy Always, at least one container, every container with an image.
-fn template_causes(spec: &Value) -> Vec<(String, String)> {
-    let mut causes: Vec<(String, String)> = Vec::new();
-    let restart = spec
-        .pointer("/template/spec/restartPolicy")
-        .and_then(Value::as_str)
-        .unwrap_or("Always");
-    if restart != "Always" {
-        causes.push((
-            "spec.template.spec.restartPolicy".into(),
-            format!("Unsupported value: {restart:?}: supported values: \"Always\""),
-        ));
-    }
-    let containers = spec.pointer("/template/spec/containers").and_then(Value::as_array);
-    if containers.is_none_or(Vec::is_empty) {
-        causes.push(("spec.template.spec.containers".into(), "Required value".into()));
-    }
-    for (index, container) in containers.into_iter().flatten().enumerate() {
-        if container.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
-            causes.push((
-                format!("spec.template.spec.containers[{index}].image"),
-                "Required value".into(),
-            ));
-        }
-    }
-    causes
-}
-
-/// `maxUnavailable` and `maxSurge`: each an int or a percentage ≥ 0 (≤ 100%), exactly one of them non-zero.
-fn rolling_update_causes(spec: &Value) -> Vec<(String, String)> {
-    let mut causes: Vec<(String, String)> = Vec::new();
-    let rolling = spec
-        .pointer("/updateStrategy/rollingUpdate")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mut resolved = Vec::new();
-    for field in ["maxUnavailable", "maxSurge"] {
-        match int_or_percent(rolling.get(field)) {
-            Err(problem) => causes.push((
-                format!("spec.updateStrategy.rollingUpdate.{field}"),
-                format!("Invalid value: {problem}"),
-            )),
-            Ok(Some((value, percent))) => {
-                if value < 0 {
-                    causes.push((
-                        format!("spec.updateStrategy.rollingUpdate.{field}"),
-                        "Invalid value: must be greater than or equal to 0".into(),
-                    ));
-                } else if percent && value > 100 {
-                    causes.push((
-                        format!("spec.updateStrategy.rollingUpdate.{field}"),
-                        "Invalid value: must not be greater than 100%".into(),
-                    ));
-                }
-                resolved.push(value);
-            }
-            Ok(None) => resolved.push(0),
-        }
-    }
-    if resolved.len() == 2 && (resolved[0] == 0) == (resolved[1] == 0) {
-        let problem = if resolved[0] == 0 {
-            "may not be 0 when `maxSurge` is 0"
-        } else {
-            "may not be set when maxSurge is non-zero"
-        };
-        causes.push((
-            "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
-            format!("Invalid value: {problem}"),
-        ));
-    }
-    causes
 }
 
 /// Fills the server-owned metadata and defaults of a new object. `name` is final (generateName resolved).
@@ -317,6 +152,7 @@ pub fn prepare_create(
             let annotations = object_mut(metadata.entry("annotations").or_insert_with(|| json!({})));
             annotations.insert(TEMPLATE_GENERATION_ANNOTATION.into(), json!("1"));
             object_mut(&mut object).insert("status".into(), json!({}));
+            complete_daemon_set_status(&mut object);
             default_daemon_set(&mut object);
             validate_daemon_set(resource, &object)?;
         }
@@ -375,6 +211,9 @@ pub fn prepare_update(
     if status_only {
         let mut updated = current.clone();
         updated["status"] = requested.get("status").cloned().unwrap_or(json!({}));
+        if resource.kind == "DaemonSet" {
+            complete_daemon_set_status(&mut updated);
+        }
         return Ok(updated);
     }
     let root = object_mut(&mut requested);
@@ -506,6 +345,24 @@ mod tests {
             "IfNotPresent"
         );
         assert_eq!(created["spec"]["template"]["spec"]["dnsPolicy"], "ClusterFirst");
+    }
+
+    #[test]
+    fn a_daemon_set_status_always_carries_its_four_required_counters() {
+        let created = ds(minimal()).expect("valid");
+        assert_eq!(
+            created["status"],
+            json!({"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0})
+        );
+        let resource = find("apps", "v1", "daemonsets").expect("served");
+        let partial = json!({"metadata": {"name": "foo"}, "status": {"numberReady": 2, "observedGeneration": 1}});
+        let written = prepare_update(resource, &created, partial, true).expect("valid");
+        assert_eq!(
+            written["status"],
+            json!({"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                   "numberReady": 2, "observedGeneration": 1}),
+            "a status write that leaves a counter out stores 0"
+        );
     }
 
     #[test]

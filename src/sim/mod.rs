@@ -23,5 +23,6 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod table;
+mod validation;
 mod verbs;
 pub mod watch;
