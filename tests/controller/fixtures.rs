@@ -108,6 +108,12 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// An annotation on the pod template (and so on every pod; KWOK's stages read them).
+    pub fn template_annotation(mut self, key: &str, value: &str) -> Self {
+        self.0["spec"]["template"]["metadata"]["annotations"][key] = json!(value);
+        self
+    }
+
     /// A label on the DaemonSet itself (what `--selector` matches).
     pub fn label(mut self, key: &str, value: &str) -> Self {
         self.0["metadata"]["labels"][key] = json!(value);
