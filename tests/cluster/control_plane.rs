@@ -116,7 +116,12 @@ impl ControlPlane {
     pub fn start(&self, component: Component, daemonset_controller: DaemonSetController) {
         self.script(
             "up",
-            &["--start", component.name(), "--daemonset-controller", daemonset_controller.flag()],
+            &[
+                "--start",
+                component.name(),
+                "--daemonset-controller",
+                daemonset_controller.flag(),
+            ],
         );
     }
 

@@ -12,8 +12,9 @@ pub struct Daemonroll {
 }
 
 impl Daemonroll {
-    /// `daemonroll run --kubeconfig KUBECONFIG --admin-addr off EXTRA…`, logging to `log`.
-    pub fn start(kubeconfig: &Path, log: PathBuf, extra: &[&str]) -> Daemonroll {
+    /// `daemonroll run --kubeconfig KUBECONFIG --admin-addr off EXTRA…`, logging to `log`;
+    /// `pod_name` is what POD_NAME would say in a cluster (a replica's identity).
+    pub fn start(kubeconfig: &Path, log: PathBuf, extra: &[&str], pod_name: Option<&str>) -> Daemonroll {
         let file = File::create(&log).expect("the log file is writable");
         let child = Command::new(env!("CARGO_BIN_EXE_daemonroll"))
             .arg("run")
@@ -22,6 +23,7 @@ impl Daemonroll {
             .args(["--admin-addr", "off", "--log-format", "json"])
             .args(extra)
             .env("RUST_LOG", "info")
+            .envs(pod_name.map(|name| ("POD_NAME", name)))
             .stdout(Stdio::null())
             .stderr(file.try_clone().expect("the log file can be shared"))
             .spawn()
@@ -46,7 +48,10 @@ impl Daemonroll {
 
     /// SIGTERM, then waits up to `limit` for the exit.
     pub async fn stop(mut self, limit: Duration) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = tokio::time::Instant::now() + limit;
         while self.is_running() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -14,4 +14,11 @@ mod daemonroll;
 mod recorder;
 mod support;
 
+mod apiserver;
+mod deletion;
+mod ha;
+mod kubectl;
+mod nodes;
+mod privilege;
 mod rollout;
+mod takeover;

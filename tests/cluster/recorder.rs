@@ -45,7 +45,11 @@ impl PodRecorder {
     pub async fn start(client: Client, namespace: &str) -> PodRecorder {
         let observations = Arc::new(Mutex::new(Vec::new()));
         let (listed, ready) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(record(Api::namespaced(client, namespace), Arc::clone(&observations), listed));
+        let task = tokio::spawn(record(
+            Api::namespaced(client, namespace),
+            Arc::clone(&observations),
+            listed,
+        ));
         let _ = ready.await;
         PodRecorder { observations, task }
     }
@@ -78,7 +82,10 @@ async fn record(pods: Api<Pod>, observations: Arc<Mutex<Vec<Observation>>>, list
         let mut seen = |pod: Pod, present: &mut BTreeSet<String>| {
             let value = serde_json::to_value(&pod).unwrap_or_default();
             present.insert(text(&value, "/metadata/uid").to_string());
-            log.push(Observation { at: Utc::now(), change: Change::Seen(Arc::new(value)) });
+            log.push(Observation {
+                at: Utc::now(),
+                change: Change::Seen(Arc::new(value)),
+            });
         };
         match event {
             watcher::Event::Init => relisted.clear(),
@@ -91,7 +98,10 @@ async fn record(pods: Api<Pod>, observations: Arc<Mutex<Vec<Observation>>>, list
                 // A watch that had to list again: whatever is missing from the list is gone.
                 for uid in present.difference(&relisted).cloned().collect::<Vec<_>>() {
                     present.remove(&uid);
-                    log.push(Observation { at: Utc::now(), change: Change::Gone(uid) });
+                    log.push(Observation {
+                        at: Utc::now(),
+                        change: Change::Gone(uid),
+                    });
                 }
                 if let Some(listed) = listed.take() {
                     let _ = listed.send(());
@@ -101,7 +111,10 @@ async fn record(pods: Api<Pod>, observations: Arc<Mutex<Vec<Observation>>>, list
             watcher::Event::Delete(pod) => {
                 let uid = pod.metadata.uid.clone().unwrap_or_default();
                 present.remove(&uid);
-                log.push(Observation { at: Utc::now(), change: Change::Gone(uid) });
+                log.push(Observation {
+                    at: Utc::now(),
+                    change: Change::Gone(uid),
+                });
             }
         }
     }
@@ -204,7 +217,11 @@ fn check_instant(pods: &HashMap<String, Arc<Value>>, at: DateTime<Utc>, budget: 
     let most = per_node.values().map(Vec::len).max().unwrap_or(0);
     replay.max_pods_on_a_node = replay.max_pods_on_a_node.max(most);
     let allowed = if budget.surge { 2 } else { 1 };
-    assert!(most <= allowed, "{most} pods of {} on one node at {at}", budget.daemon_set);
+    assert!(
+        most <= allowed,
+        "{most} pods of {} on one node at {at}",
+        budget.daemon_set
+    );
     let unavailable: Vec<&String> = budget
         .nodes
         .iter()

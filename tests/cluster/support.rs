@@ -97,7 +97,14 @@ impl Cluster {
 
     /// `daemonroll run` with another kubeconfig (another identity), logging to logs/<log_name>.log.
     pub fn start_daemonroll_as(&self, kubeconfig: &std::path::Path, log_name: &str, extra: &[&str]) -> Daemonroll {
-        Daemonroll::start(kubeconfig, self.plane.log_path(log_name), extra)
+        Daemonroll::start(kubeconfig, self.plane.log_path(log_name), extra, None)
+    }
+
+    /// A leader-electing replica named `name` (its POD_NAME), on the Lease `daemonroll` in `default`.
+    pub fn start_replica(&self, name: &str, extra: &[&str]) -> Daemonroll {
+        let mut args = vec!["--leader-elect=true", "--leader-elect-namespace", "default"];
+        args.extend_from_slice(extra);
+        Daemonroll::start(&self.plane.kubeconfig(), self.plane.log_path(name), &args, Some(name))
     }
 
     pub fn daemon_sets(&self) -> Api<DaemonSet> {
@@ -138,13 +145,19 @@ impl Cluster {
             propagation_policy: Some(propagation),
             ..DeleteParams::default()
         };
-        self.daemon_sets().delete(name, &params).await.expect("the DaemonSet is deleted");
+        self.daemon_sets()
+            .delete(name, &params)
+            .await
+            .expect("the DaemonSet is deleted");
     }
 
     pub async fn pods(&self) -> Vec<Value> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), "default");
         let list = pods.list(&ListParams::default()).await.expect("pods are listed");
-        list.items.into_iter().map(|pod| serde_json::to_value(pod).unwrap_or_default()).collect()
+        list.items
+            .into_iter()
+            .map(|pod| serde_json::to_value(pod).unwrap_or_default())
+            .collect()
     }
 
     /// The pods the DaemonSet `name` controls.
@@ -157,7 +170,10 @@ impl Cluster {
     pub async fn revisions(&self) -> Vec<Value> {
         let api: Api<ControllerRevision> = Api::namespaced(self.client.clone(), "default");
         let list = api.list(&ListParams::default()).await.expect("revisions are listed");
-        list.items.into_iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect()
+        list.items
+            .into_iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect()
     }
 
     /// Waits until `name` runs one Ready, not terminating pod with `image` on each of `nodes`
@@ -167,7 +183,9 @@ impl Cluster {
         loop {
             let pods = self.pods_of(name).await;
             let done = pods.len() == nodes
-                && pods.iter().all(|pod| pod_image(pod) == image && is_ready(pod) && !is_terminating(pod));
+                && pods
+                    .iter()
+                    .all(|pod| pod_image(pod) == image && is_ready(pod) && !is_terminating(pod));
             let daemon_set = self.get_daemon_set(name).await;
             let status = &daemon_set["status"];
             let current = status["observedGeneration"] == daemon_set["metadata"]["generation"]
@@ -224,13 +242,19 @@ impl Cluster {
                 subresource: text_of(&entry, "/objectRef/subresource"),
                 name: text_of(&entry, "/objectRef/name"),
                 user_agent: text_of(&entry, "/userAgent"),
-                code: entry.pointer("/responseStatus/code").and_then(Value::as_i64).unwrap_or_default(),
+                code: entry
+                    .pointer("/responseStatus/code")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default(),
             })
             .collect()
     }
 
     pub fn node(&self, name: &str) -> NodeHandle<'_> {
-        NodeHandle { cluster: self, name: name.to_string() }
+        NodeHandle {
+            cluster: self,
+            name: name.to_string(),
+        }
     }
 }
 
@@ -279,7 +303,8 @@ impl NodeHandle<'_> {
     }
 
     pub fn label(&self, label: &str) {
-        self.cluster.kubectl_ok(&["label", "node", &self.name, label, "--overwrite"]);
+        self.cluster
+            .kubectl_ok(&["label", "node", &self.name, label, "--overwrite"]);
     }
 
     /// KWOK reports the node Ready=False (the stage `node-not-ready`); kube-controller-manager taints it.
@@ -288,7 +313,8 @@ impl NodeHandle<'_> {
     }
 
     pub fn become_ready(&self) {
-        self.cluster.kubectl_ok(&["label", "node", &self.name, "kwok.daemonroll.io/not-ready-"]);
+        self.cluster
+            .kubectl_ok(&["label", "node", &self.name, "kwok.daemonroll.io/not-ready-"]);
     }
 
     pub fn remove(&self) {

@@ -1,0 +1,67 @@
+//! Two replicas electing a leader on the real Lease API; the leader SIGKILLed mid-rollout.
+
+use std::time::Instant;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+
+use crate::support::*;
+
+const LEASE: [&str; 6] = [
+    "--leader-elect-lease-duration",
+    "6s",
+    "--leader-elect-renew-deadline",
+    "4s",
+    "--leader-elect-retry-period",
+    "1s",
+];
+
+async fn holder(cluster: &Cluster) -> String {
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), "default");
+    let lease = leases.get_opt("daemonroll").await.ok().flatten();
+    lease.and_then(|lease| lease.spec?.holder_identity).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_killed_leader_is_replaced_within_the_lease_and_the_rollout_keeps_its_budget() {
+    let Some(cluster) = Cluster::with_nodes(12).start().await else {
+        return;
+    };
+    let first = cluster.start_replica("replica-a", &LEASE);
+    cluster
+        .wait_until("replica-a leads", secs(20), || async {
+            holder(&cluster).await.starts_with("replica-a_")
+        })
+        .await;
+    let _second = cluster.start_replica("replica-b", &LEASE);
+    cluster.create_daemon_set(agent("agent").max_unavailable(2)).await;
+    cluster.wait_rolled_out("agent", "agent:1", 12, secs(60)).await;
+
+    let mark = cluster.recorder.mark();
+    cluster.set_image("agent", "agent:2").await;
+    cluster
+        .wait_until("the rollout under way", secs(30), || async {
+            cluster
+                .pods_of("agent")
+                .await
+                .iter()
+                .any(|pod| pod_image(pod) == "agent:2")
+        })
+        .await;
+    first.kill();
+    let killed = Instant::now();
+    cluster
+        .wait_until("replica-b leads", secs(20), || async {
+            holder(&cluster).await.starts_with("replica-b_")
+        })
+        .await;
+    let handover = killed.elapsed();
+    cluster.wait_rolled_out("agent", "agent:2", 12, secs(90)).await;
+
+    // The Lease lasts 6 s from the last renewal; replica-b retries every second.
+    assert!(handover <= secs(7), "handover took {handover:?}");
+    let replay = cluster
+        .recorder
+        .check(mark, &Budget::rolling("agent").nodes(12).at_most_unavailable(2));
+    assert_eq!(replay.pod_creates, 12, "{replay:?}");
+}
