@@ -15,6 +15,7 @@ pub mod faults;
 pub mod fleet;
 pub mod gc;
 pub mod patch;
+mod protobuf;
 pub mod resources;
 mod response;
 pub mod scheduling;

@@ -57,6 +57,17 @@ fn columns(resource: &Resource) -> Vec<Value> {
             column("Revision", "integer", 0),
             column("Age", "string", 0),
         ],
+        "ConfigMap" => vec![
+            column("Name", "string", 0),
+            column("Data", "string", 0),
+            column("Age", "string", 0),
+        ],
+        "Secret" => vec![
+            column("Name", "string", 0),
+            column("Type", "string", 0),
+            column("Data", "string", 0),
+            column("Age", "string", 0),
+        ],
         _ => vec![column("Name", "string", 0), column("Age", "string", 0)],
     }
 }
@@ -127,6 +138,17 @@ fn cells(resource: &Resource, object: &Value, now: DateTime<Utc>) -> Vec<Value> 
         "Node" => node_cells(object, name, age),
         "DaemonSet" => daemon_set_cells(object, name, age),
         "ControllerRevision" => controller_revision_cells(object, name, age),
+        "ConfigMap" => vec![
+            json!(name),
+            json!(entries(object, "/data") + entries(object, "/binaryData")),
+            json!(age),
+        ],
+        "Secret" => vec![
+            json!(name),
+            json!(text(object, "/type")),
+            json!(entries(object, "/data")),
+            json!(age),
+        ],
         _ => vec![json!(name), json!(age)],
     }
 }
@@ -252,6 +274,13 @@ fn controller_revision_cells(object: &Value, name: String, age: String) -> Vec<V
         json!(number(object, "/revision")),
         json!(age),
     ]
+}
+
+fn entries(object: &Value, pointer: &str) -> usize {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
 }
 
 fn row(resource: &Resource, object: &Value, include_object: bool, now: DateTime<Utc>) -> Value {
