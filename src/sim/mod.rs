@@ -26,4 +26,5 @@ pub mod store;
 pub mod table;
 mod validation;
 mod verbs;
+mod views;
 pub mod watch;

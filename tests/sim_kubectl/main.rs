@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod events;
 mod generators;
 mod objects;
