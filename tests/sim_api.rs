@@ -1,5 +1,6 @@
 //! API-server behaviour over HTTP through kube-rs: pagination, dry runs, every patch type,
-//! optimistic concurrency, delete preconditions, finalizers, generateName and watch semantics.
+//! optimistic concurrency, delete preconditions, finalizers, generateName, watch semantics, and
+//! Events served as core/v1 and events.k8s.io/v1 from one store.
 
 use std::time::Duration;
 
@@ -282,4 +283,130 @@ async fn the_binding_subresource_assigns_a_node_once() {
         .await
         .expect_err("already bound");
     assert_eq!(code(&again), Some(409));
+}
+
+fn core_event(name: &str, uid: &str) -> k8s_openapi::api::core::v1::Event {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": "default"},
+        "involvedObject": {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "namespace": "default", "uid": uid},
+        "reason": "SuccessfulCreate", "message": "Created pod: agent-x", "type": "Normal",
+        "source": {"component": "daemonset-controller"}, "count": 1,
+    }))
+    .expect("core/v1 Event JSON")
+}
+
+fn events_k8s_io_event(name: &str, uid: &str) -> k8s_openapi::api::events::v1::Event {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": "default"},
+        "eventTime": "2026-12-05T10:00:00.000000Z", "reportingController": "daemonroll", "reportingInstance": "daemonroll-0",
+        "action": "Create", "reason": "SuccessfulCreate", "note": "Created pod: agent-y", "type": "Normal",
+        "regarding": {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "namespace": "default", "uid": uid},
+    }))
+    .expect("events.k8s.io/v1 Event JSON")
+}
+
+/// The next ADDED object of a watch, within 10 s.
+async fn next_added<K>(stream: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<K>>> + Unpin)) -> K {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("an event in time")
+            .expect("stream");
+        if let Some(WatchEvent::Added(object)) = event {
+            return object;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_of_either_event_view_see_events_written_through_the_other() {
+    let (_simulator, client, _pods) = setup().await;
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client, "default");
+    let params = WatchParams::default().timeout(30);
+    let mut core_watch = core.watch(&params, "0").await.expect("watch").boxed();
+    let mut events_watch = events.watch(&params, "0").await.expect("watch").boxed();
+
+    core.create(&PostParams::default(), &core_event("written-as-core", "u1"))
+        .await
+        .expect("create");
+    let seen = next_added(&mut events_watch).await;
+    assert_eq!(
+        (seen.metadata.name.as_deref(), seen.note.as_deref()),
+        (Some("written-as-core"), Some("Created pod: agent-x"))
+    );
+    assert_eq!(
+        seen.deprecated_source.and_then(|s| s.component).as_deref(),
+        Some("daemonset-controller")
+    );
+
+    events
+        .create(&PostParams::default(), &events_k8s_io_event("written-as-events", "u1"))
+        .await
+        .expect("create");
+    let mut seen = next_added(&mut core_watch).await;
+    if seen.metadata.name.as_deref() == Some("written-as-core") {
+        seen = next_added(&mut core_watch).await;
+    }
+    assert_eq!(
+        (
+            seen.metadata.name.as_deref(),
+            seen.message.as_deref(),
+            seen.reporting_component.as_deref(),
+            seen.involved_object.name.as_deref()
+        ),
+        (
+            Some("written-as-events"),
+            Some("Created pod: agent-y"),
+            Some("daemonroll"),
+            Some("agent")
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_describes_field_selectors_find_events_written_through_events_k8s_io() {
+    let (_simulator, client, _pods) = setup().await;
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client, "default");
+    events
+        .create(&PostParams::default(), &events_k8s_io_event("about-u1", "u1"))
+        .await
+        .expect("create");
+    events
+        .create(&PostParams::default(), &events_k8s_io_event("about-u2", "u2"))
+        .await
+        .expect("create");
+    let names = |list: kube::core::ObjectList<k8s_openapi::api::core::v1::Event>| -> Vec<String> {
+        list.items.into_iter().filter_map(|e| e.metadata.name).collect()
+    };
+    let describe = "involvedObject.name=agent,involvedObject.namespace=default,involvedObject.kind=DaemonSet,involvedObject.uid=u1";
+    let found = core.list(&ListParams::default().fields(describe)).await.expect("list");
+    assert_eq!(names(found), ["about-u1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_through_events_k8s_io_changes_the_core_view() {
+    let (_simulator, client, _pods) = setup().await;
+    let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client, "default");
+    events
+        .create(&PostParams::default(), &events_k8s_io_event("repeated", "u1"))
+        .await
+        .expect("create");
+    // kube-runtime's recorder records a repeat this way.
+    let series = json!({"series": {"count": 2, "lastObservedTime": "2026-12-05T10:01:00.000000Z"}, "note": "again"});
+    events
+        .patch("repeated", &Default::default(), &kube::api::Patch::Merge(series))
+        .await
+        .expect("patch");
+    let read = core.get("repeated").await.expect("get");
+    assert_eq!(
+        (
+            read.series.and_then(|s| s.count),
+            read.message.as_deref(),
+            read.involved_object.uid.as_deref()
+        ),
+        (Some(2), Some("again"), Some("u1"))
+    );
 }

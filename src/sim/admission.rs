@@ -115,6 +115,11 @@ fn complete_daemon_set_status(object: &mut Value) {
     }
 }
 
+/// core/v1 SetDefaults_Secret: a Secret without a type is Opaque.
+fn default_secret(object: &mut Value) {
+    set_default(object_mut(object), "type", json!("Opaque"));
+}
+
 /// Fills the server-owned metadata and defaults of a new object. `name` is final (generateName resolved).
 pub fn prepare_create(
     resource: &'static Resource,
@@ -161,6 +166,7 @@ pub fn prepare_create(
             let status = child(&mut object, "status");
             set_default(status, "phase", json!("Pending"));
         }
+        "Secret" => default_secret(&mut object),
         "Namespace" => {
             let status = child(&mut object, "status");
             set_default(status, "phase", json!("Active"));
@@ -242,6 +248,9 @@ pub fn prepare_update(
             Some(status) => object_mut(&mut requested).insert("status".into(), status.clone()),
             None => object_mut(&mut requested).remove("status"),
         };
+    }
+    if resource.kind == "Secret" {
+        default_secret(&mut requested);
     }
     if resource.kind == "DaemonSet" {
         default_daemon_set(&mut requested);

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::protobuf::ProtobufError;
 use super::resources::Resource;
 
 /// A failed request; rendered as a `Status` object.
@@ -95,6 +96,11 @@ impl ApiError {
         )
     }
 
+    /// 415 for a body whose encoding or kind is not understood, with the reason.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(415, "UnsupportedMediaType", message.into(), None)
+    }
+
     /// Injected or internal failures (500, 503, 429 …).
     pub fn status(code: u16, message: impl Into<String>) -> Self {
         let reason = match code {
@@ -121,5 +127,22 @@ impl ApiError {
             status["details"] = details.clone();
         }
         status
+    }
+}
+
+/// A protobuf body that cannot be decoded: 415 when its kind or encoding is not understood, else 400.
+impl From<ProtobufError> for ApiError {
+    fn from(error: ProtobufError) -> Self {
+        let mut message = error.to_string();
+        let mut cause = std::error::Error::source(&error);
+        while let Some(inner) = cause {
+            message.push_str(&format!(": {inner}"));
+            cause = inner.source();
+        }
+        if error.is_unsupported() {
+            ApiError::unsupported(message)
+        } else {
+            ApiError::bad_request(message)
+        }
     }
 }

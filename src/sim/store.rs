@@ -3,6 +3,8 @@
 //! Invariants: every write takes the next resourceVersion (one counter for all types, as etcd's
 //! revision); an event is logged and broadcast under the same lock that applied the write, so a
 //! watcher that snapshots and subscribes under the lock sees every later change exactly once.
+//! Objects are kept in their storage resource's form (`views`: events.k8s.io/v1 Events are stored
+//! as core/v1 Events); every method takes the resource a request names and converts to and from it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use tokio::sync::broadcast;
 
 use super::errors::ApiError;
 use super::resources::Resource;
+use super::views;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -32,10 +35,11 @@ impl EventType {
     }
 }
 
-/// One change, as watchers see it.
+/// One change, as stored: watchers of a view convert `object` (`views::to_view`).
 #[derive(Debug)]
 pub struct Event {
     pub resource_version: u64,
+    /// The storage resource (`views::storage`), whichever view the write came through.
     pub resource: &'static Resource,
     pub event_type: EventType,
     pub object: Arc<Value>,
@@ -55,14 +59,15 @@ pub struct WriteRecord {
     pub namespace: String,
     pub name: String,
     pub time: chrono::DateTime<Utc>,
-    /// The object after the write (before it for deletes).
+    /// The object after the write (before it for deletes), in its storage resource's form.
     pub object: Arc<Value>,
 }
 
 type Key = (&'static str, &'static str, String, String);
 
 fn key(resource: &'static Resource, namespace: &str, name: &str) -> Key {
-    (resource.group, resource.plural, namespace.to_string(), name.to_string())
+    let stored = views::storage(resource);
+    (stored.group, stored.plural, namespace.to_string(), name.to_string())
 }
 
 struct Inner {
@@ -134,7 +139,13 @@ impl Store {
     }
 
     pub fn get(&self, resource: &'static Resource, namespace: &str, name: &str) -> Option<Arc<Value>> {
-        self.inner.lock().objects.get(&key(resource, namespace, name)).cloned()
+        let stored = self
+            .inner
+            .lock()
+            .objects
+            .get(&key(resource, namespace, name))
+            .cloned()?;
+        Some(views::to_view(resource, &stored))
     }
 
     /// Objects of a type (in one namespace, or all), in namespace/name order, and the list's resourceVersion.
@@ -144,7 +155,8 @@ impl Store {
     }
 
     /// Applies one write. `change` receives the current object (None if absent) and the next
-    /// resourceVersion, and returns the new object (None deletes it) or an error (nothing written).
+    /// resourceVersion, and returns the new object (None deletes it) or an error (nothing written);
+    /// both objects are in `resource`'s form, as is the object returned.
     pub fn write<F>(
         &self,
         resource: &'static Resource,
@@ -161,7 +173,9 @@ impl Store {
         let object_key = key(resource, namespace, name);
         let current = inner.objects.get(&object_key).cloned();
         let next_version = inner.resource_version + 1;
-        let Some(mut new_object) = change(current.as_deref(), next_version)? else {
+        let stored_as = views::storage(resource);
+        let current_view = current.as_ref().map(|stored| views::to_view(resource, stored));
+        let Some(new_object) = change(current_view.as_deref(), next_version)? else {
             let Some(old) = current else {
                 return Err(ApiError::not_found(resource, name));
             };
@@ -172,7 +186,7 @@ impl Store {
             let deleted = Arc::new(deleted);
             self.record(
                 &mut inner,
-                resource,
+                stored_as,
                 EventType::Deleted,
                 Arc::clone(&deleted),
                 actor,
@@ -181,6 +195,7 @@ impl Store {
             return Ok(None);
         };
         inner.resource_version = next_version;
+        let mut new_object = views::to_storage(resource, new_object);
         new_object["metadata"]["resourceVersion"] = json!(next_version.to_string());
         let new_object = Arc::new(new_object);
         inner.objects.insert(object_key, Arc::clone(&new_object));
@@ -189,8 +204,8 @@ impl Store {
         } else {
             EventType::Added
         };
-        self.record(&mut inner, resource, event_type, Arc::clone(&new_object), actor, verb);
-        Ok(Some(new_object))
+        self.record(&mut inner, stored_as, event_type, Arc::clone(&new_object), actor, verb);
+        Ok(Some(views::to_view(resource, &new_object)))
     }
 
     fn record(
@@ -254,7 +269,9 @@ impl Store {
                 let backlog = inner
                     .log
                     .iter()
-                    .filter(|event| event.resource_version > from && std::ptr::eq(event.resource, resource))
+                    .filter(|event| {
+                        event.resource_version > from && std::ptr::eq(event.resource, views::storage(resource))
+                    })
                     .cloned()
                     .collect();
                 Ok(WatchStart {
@@ -302,13 +319,15 @@ impl Store {
     }
 }
 
+/// Objects of a type, in `resource`'s form.
 fn objects_of(inner: &Inner, resource: &'static Resource, namespace: Option<&str>) -> Vec<Arc<Value>> {
+    let stored = views::storage(resource);
     inner
         .objects
         .iter()
         .filter(|((group, plural, ns, _), _)| {
-            *group == resource.group && *plural == resource.plural && namespace.is_none_or(|n| n == ns)
+            *group == stored.group && *plural == stored.plural && namespace.is_none_or(|n| n == ns)
         })
-        .map(|(_, object)| Arc::clone(object))
+        .map(|(_, object)| views::to_view(resource, object))
         .collect()
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::resources::Resource;
+use super::views;
 
 fn column(name: &str, kind: &str, priority: u8) -> Value {
     let format = if name == "Name" { "name" } else { "" };
@@ -55,6 +56,29 @@ fn columns(resource: &Resource) -> Vec<Value> {
             column("Name", "string", 0),
             column("Controller", "string", 0),
             column("Revision", "integer", 0),
+            column("Age", "string", 0),
+        ],
+        "Event" => vec![
+            column("Last Seen", "string", 0),
+            column("Type", "string", 0),
+            column("Reason", "string", 0),
+            column("Object", "string", 0),
+            column("Subobject", "string", 1),
+            column("Source", "string", 1),
+            column("Message", "string", 0),
+            column("First Seen", "string", 1),
+            column("Count", "string", 1),
+            column("Name", "string", 1),
+        ],
+        "ConfigMap" => vec![
+            column("Name", "string", 0),
+            column("Data", "string", 0),
+            column("Age", "string", 0),
+        ],
+        "Secret" => vec![
+            column("Name", "string", 0),
+            column("Type", "string", 0),
+            column("Data", "string", 0),
             column("Age", "string", 0),
         ],
         _ => vec![column("Name", "string", 0), column("Age", "string", 0)],
@@ -127,6 +151,19 @@ fn cells(resource: &Resource, object: &Value, now: DateTime<Utc>) -> Vec<Value> 
         "Node" => node_cells(object, name, age),
         "DaemonSet" => daemon_set_cells(object, name, age),
         "ControllerRevision" => controller_revision_cells(object, name, age),
+        // Both Event resources print the stored core/v1 form, as kube-apiserver prints its internal one.
+        "Event" => event_cells(&views::to_storage(resource, object.clone()), name, now),
+        "ConfigMap" => vec![
+            json!(name),
+            json!(entries(object, "/data") + entries(object, "/binaryData")),
+            json!(age),
+        ],
+        "Secret" => vec![
+            json!(name),
+            json!(text(object, "/type")),
+            json!(entries(object, "/data")),
+            json!(age),
+        ],
         _ => vec![json!(name), json!(age)],
     }
 }
@@ -251,6 +288,56 @@ fn controller_revision_cells(object: &Value, name: String, age: String) -> Vec<V
         json!(controller),
         json!(number(object, "/revision")),
         json!(age),
+    ]
+}
+
+fn entries(object: &Value, pointer: &str) -> usize {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
+}
+
+/// A core/v1 Event's cells, in the order of its `columns` (upstream printers.go printEvent: a
+/// missing firstTimestamp falls back to eventTime, lastTimestamp to the first, a series counts).
+fn event_cells(event: &Value, name: String, now: DateTime<Utc>) -> Vec<Value> {
+    let when = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let first_seen = age(when("/firstTimestamp").or(when("/eventTime")), now);
+    let mut last_seen = when("/lastTimestamp").map_or_else(|| first_seen.clone(), |t| age(Some(t), now));
+    let mut count = number(event, "/count");
+    if event.get("series").is_some_and(Value::is_object) {
+        last_seen = age(when("/series/lastObservedTime"), now);
+        count = number(event, "/series/count");
+    } else if count == 0 {
+        count = 1;
+    }
+    let kind = text(event, "/involvedObject/kind").to_lowercase();
+    let object_name = text(event, "/involvedObject/name");
+    let target = if object_name.is_empty() {
+        kind
+    } else {
+        format!("{kind}/{object_name}")
+    };
+    // formatEventSource: the reporting controller and instance stand in for an empty source.
+    let first_non_empty = |a: String, b: String| if a.is_empty() { b } else { a };
+    let component = first_non_empty(text(event, "/source/component"), text(event, "/reportingComponent"));
+    let instance = first_non_empty(text(event, "/source/host"), text(event, "/reportingInstance"));
+    let source = if instance.is_empty() {
+        component
+    } else {
+        format!("{component}, {instance}")
+    };
+    vec![
+        json!(last_seen),
+        json!(text(event, "/type")),
+        json!(text(event, "/reason")),
+        json!(target),
+        json!(text(event, "/involvedObject/fieldPath")),
+        json!(source),
+        json!(text(event, "/message").trim()),
+        json!(first_seen),
+        json!(count),
+        json!(name),
     ]
 }
 

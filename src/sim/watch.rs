@@ -20,6 +20,7 @@ use super::resources::Resource;
 use super::selectors::{FieldQuery, LabelQuery};
 use super::store::{Event, EventType, Store, WatchStart};
 use super::table;
+use super::views;
 
 /// What one watch request asks for.
 pub struct WatchRequest {
@@ -114,7 +115,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, start: WatchStart, sender
         tokio::select! {
             received = events.recv() => match received {
                 Ok(event) => {
-                    if std::ptr::eq(event.resource, request.resource) && !forward(&request, &event, &mut matched, &sender).await {
+                    if std::ptr::eq(event.resource, views::storage(request.resource)) && !forward(&request, &event, &mut matched, &sender).await {
                         return;
                     }
                 }
@@ -144,16 +145,17 @@ async fn forward(
     matched: &mut HashSet<String>,
     sender: &mpsc::Sender<Bytes>,
 ) -> bool {
-    let object_uid = uid(&event.object);
+    let object = views::to_view(request.resource, &event.object);
+    let object_uid = uid(&object);
     let was = matched.contains(&object_uid);
     let event_type = if event.event_type == EventType::Deleted {
-        if !was && !request.matches(&event.object) {
+        if !was && !request.matches(&object) {
             return true;
         }
         matched.remove(&object_uid);
         "DELETED"
     } else {
-        match (was, request.matches(&event.object)) {
+        match (was, request.matches(&object)) {
             (false, true) => {
                 matched.insert(object_uid);
                 "ADDED"
@@ -167,7 +169,7 @@ async fn forward(
         }
     };
     sender
-        .send(request.encode(event_type, &event.object, event.resource_version))
+        .send(request.encode(event_type, &object, event.resource_version))
         .await
         .is_ok()
 }

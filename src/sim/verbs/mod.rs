@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::cluster::create_named;
 use super::errors::ApiError;
+use super::protobuf;
 use super::resources::{self, Resource, Target};
 use super::state::AppState;
 
@@ -76,10 +77,10 @@ impl Request<'_> {
         if self.body.is_empty() {
             return Ok(Value::Null);
         }
-        // Protobuf is not spoken here; 415 makes client-go resend the request as JSON.
+        // client-go's typed clients (kubectl's generator commands) send protobuf; the verbs work on JSON.
         let content_type = header_text(&self.headers, header::CONTENT_TYPE);
-        if content_type.starts_with("application/vnd.kubernetes.protobuf") {
-            return Err(ApiError::unsupported_media_type(&content_type));
+        if content_type.starts_with(protobuf::CONTENT_TYPE) {
+            return protobuf::decode(&self.body).map_err(ApiError::from);
         }
         serde_json::from_slice(&self.body).or_else(|json_error| {
             let text = std::str::from_utf8(&self.body).map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
