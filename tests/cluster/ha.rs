@@ -58,8 +58,10 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_the_rollout_keeps_its_
     let handover = killed.elapsed();
     cluster.wait_rolled_out("agent", "agent:2", 12, secs(90)).await;
 
-    // The Lease lasts 6 s from the last renewal; replica-b retries every second.
-    assert!(handover <= secs(7), "handover took {handover:?}");
+    // The Lease lasts 6 s from the last renewal replica-b saw, which is up to one retry period
+    // (1 s) behind the kill; replica-b then tries once a period.
+    eprintln!("handover after {handover:?}");
+    assert!(handover <= secs(8), "handover took {handover:?}");
     let replay = cluster
         .recorder
         .check(mark, &Budget::rolling("agent").nodes(12).at_most_unavailable(2));
