@@ -17,7 +17,7 @@ const LEASE: [&str; 6] = [
 ];
 
 async fn holder(cluster: &Cluster) -> String {
-    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), "default");
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), LEASE_NAMESPACE);
     let lease = leases.get_opt("daemonroll").await.ok().flatten();
     lease.and_then(|lease| lease.spec?.holder_identity).unwrap_or_default()
 }

@@ -1,30 +1,15 @@
 //! Least privilege under the real RBAC authorizer: daemonroll with the token of `deploy/`'s
-//! ServiceAccount and nothing more.
+//! ServiceAccount and nothing more (as every test of the tier runs it; here the refusals are
+//! counted and a rule is taken away).
 
 use crate::support::*;
-
-/// `kubectl apply -k deploy/`, then a kubeconfig carrying a token of its ServiceAccount.
-fn deployed_service_account(cluster: &Cluster) -> std::path::PathBuf {
-    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    cluster.kubectl_ok(&["apply", "-k", &deploy.to_string_lossy()]);
-    let token = cluster.kubectl_ok(&[
-        "create",
-        "token",
-        "daemonroll",
-        "-n",
-        "daemonroll-system",
-        "--duration=1h",
-    ]);
-    kubeconfig_with_token(cluster, token.trim(), "daemonroll.kubeconfig")
-}
 
 #[tokio::test]
 async fn rolls_out_with_only_the_rights_deploy_grants() {
     let Some(cluster) = Cluster::with_nodes(6).start().await else {
         return;
     };
-    let kubeconfig = deployed_service_account(&cluster);
-    let daemonroll = cluster.start_daemonroll_as(&kubeconfig, "daemonroll", &[]);
+    let daemonroll = cluster.start_daemonroll(&[]);
     cluster.create_daemon_set(agent("agent").max_unavailable(2)).await;
     cluster.wait_rolled_out("agent", "agent:1", 6, secs(60)).await;
 
@@ -52,7 +37,8 @@ async fn a_missing_rule_is_a_clear_log_line_not_a_crash() {
     let Some(cluster) = Cluster::with_nodes(3).start().await else {
         return;
     };
-    let kubeconfig = deployed_service_account(&cluster);
+    // deploy/ applied: its ClusterRole is what the patch below takes a verb from.
+    cluster.service_account_kubeconfig();
     let role: serde_json::Value =
         serde_json::from_str(&cluster.kubectl_ok(&["get", "clusterrole", "daemonroll", "-o", "json"])).expect("JSON");
     let rule = role["rules"]
@@ -74,7 +60,7 @@ async fn a_missing_rule_is_a_clear_log_line_not_a_crash() {
         "-p",
         &without_create,
     ]);
-    let mut daemonroll = cluster.start_daemonroll_as(&kubeconfig, "daemonroll", &[]);
+    let mut daemonroll = cluster.start_daemonroll(&[]);
     cluster.create_daemon_set(agent("agent")).await;
 
     let refused = |daemonroll: &Daemonroll| {

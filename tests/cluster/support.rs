@@ -29,6 +29,9 @@ pub fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
 }
 
+/// Where `deploy/` puts daemonroll, and so its leader-election Lease.
+pub const LEASE_NAMESPACE: &str = "daemonroll-system";
+
 /// How long KWOK's pods take from Running to Ready in the fixtures (`ready_after`).
 pub const READY_AFTER: &str = "1s";
 
@@ -56,6 +59,7 @@ impl ClusterBuilder {
         let client = client_for(&plane.kubeconfig()).await;
         let recorder = PodRecorder::start(client.clone(), "default").await;
         Some(Cluster {
+            service_account: std::sync::OnceLock::new(),
             recorder,
             client,
             nodes: self.nodes,
@@ -74,6 +78,7 @@ pub async fn client_for(kubeconfig: &std::path::Path) -> Client {
 }
 
 pub struct Cluster {
+    service_account: std::sync::OnceLock<PathBuf>,
     pub recorder: PodRecorder,
     pub client: Client,
     pub nodes: usize,
@@ -90,9 +95,29 @@ impl Cluster {
         }
     }
 
-    /// `daemonroll run` against this control plane with the admin kubeconfig.
+    /// `daemonroll run` against this control plane as users run it: with the token of
+    /// `deploy/`'s ServiceAccount, so every test also checks that its RBAC rules suffice.
     pub fn start_daemonroll(&self, extra: &[&str]) -> Daemonroll {
-        self.start_daemonroll_as(&self.plane.kubeconfig(), "daemonroll", extra)
+        self.start_daemonroll_as(&self.service_account_kubeconfig(), "daemonroll", extra)
+    }
+
+    /// `kubectl apply -k deploy/` (once), then a kubeconfig carrying a token of its ServiceAccount.
+    pub fn service_account_kubeconfig(&self) -> PathBuf {
+        self.service_account
+            .get_or_init(|| {
+                let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+                self.kubectl_ok(&["apply", "-k", &deploy.to_string_lossy()]);
+                let token = self.kubectl_ok(&[
+                    "create",
+                    "token",
+                    "daemonroll",
+                    "-n",
+                    "daemonroll-system",
+                    "--duration=1h",
+                ]);
+                kubeconfig_with_token(self, token.trim(), "daemonroll.kubeconfig")
+            })
+            .clone()
     }
 
     /// `daemonroll run` with another kubeconfig (another identity), logging to logs/<log_name>.log.
@@ -100,11 +125,13 @@ impl Cluster {
         Daemonroll::start(kubeconfig, self.plane.log_path(log_name), extra, None)
     }
 
-    /// A leader-electing replica named `name` (its POD_NAME), on the Lease `daemonroll` in `default`.
+    /// A leader-electing replica named `name` (its POD_NAME), on the Lease `daemonroll` in
+    /// `daemonroll-system`, where `deploy/`'s Role lets it write Leases.
     pub fn start_replica(&self, name: &str, extra: &[&str]) -> Daemonroll {
-        let mut args = vec!["--leader-elect=true", "--leader-elect-namespace", "default"];
+        let mut args = vec!["--leader-elect=true", "--leader-elect-namespace", LEASE_NAMESPACE];
         args.extend_from_slice(extra);
-        Daemonroll::start(&self.plane.kubeconfig(), self.plane.log_path(name), &args, Some(name))
+        let kubeconfig = self.service_account_kubeconfig();
+        Daemonroll::start(&kubeconfig, self.plane.log_path(name), &args, Some(name))
     }
 
     pub fn daemon_sets(&self) -> Api<DaemonSet> {
