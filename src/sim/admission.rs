@@ -8,8 +8,9 @@
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
+use super::pod_admission::admit_pod;
 use super::resources::Resource;
-use super::validation::validate_daemon_set;
+use super::validation::{go_selector_json, validate_daemon_set};
 
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.generation";
@@ -49,6 +50,19 @@ fn default_pod_spec(spec: &mut Value) {
     set_default(spec, "schedulerName", json!("default-scheduler"));
     set_default(spec, "terminationGracePeriodSeconds", json!(30));
     set_default(spec, "securityContext", json!({}));
+    // core/v1 conversion: `serviceAccount` is the deprecated alias of `serviceAccountName`.
+    match (
+        spec.get("serviceAccountName").cloned(),
+        spec.get("serviceAccount").cloned(),
+    ) {
+        (Some(Value::String(name)), _) if !name.is_empty() => {
+            spec.insert("serviceAccount".into(), json!(name));
+        }
+        (_, Some(Value::String(alias))) if !alias.is_empty() => {
+            spec.insert("serviceAccountName".into(), json!(alias));
+        }
+        _ => {}
+    }
     for list in ["containers", "initContainers"] {
         if let Some(Value::Array(containers)) = spec.get_mut(list) {
             for container in containers {
@@ -95,8 +109,11 @@ fn default_daemon_set(object: &mut Value) {
     set_default(spec, "revisionHistoryLimit", json!(10));
     let template = object_mut(spec.entry("template").or_insert_with(|| json!({})));
     let template_metadata = object_mut(template.entry("metadata").or_insert_with(|| json!({})));
-    // kube-apiserver ≤ 1.32 serves a zero template creationTimestamp as null.
-    template_metadata.entry("creationTimestamp").or_insert(Value::Null);
+    // kube-apiserver ≥ 1.33 omits a zero template creationTimestamp (`omitzero`), including the
+    // null that clients built with older Go types send.
+    if template_metadata.get("creationTimestamp").is_some_and(Value::is_null) {
+        template_metadata.remove("creationTimestamp");
+    }
     default_pod_spec(template.entry("spec").or_insert_with(|| json!({})));
 }
 
@@ -113,6 +130,19 @@ fn complete_daemon_set_status(object: &mut Value) {
     ] {
         set_default(status, counter, json!(0));
     }
+}
+
+/// Whether kube-apiserver's strategy for `kind` keeps `metadata.generation` (PrepareForCreate sets
+/// it to 1, spec changes bump it); the other kinds served here have none.
+fn tracks_generation(kind: &str) -> bool {
+    matches!(kind, "DaemonSet" | "Deployment" | "Pod" | "PodDisruptionBudget")
+}
+
+/// core/v1 SetDefaults_Namespace: the `kubernetes.io/metadata.name` label is always the name.
+fn default_namespace(object: &mut Value, name: &str) {
+    let metadata = child(object, "metadata");
+    let labels = object_mut(metadata.entry("labels").or_insert_with(|| json!({})));
+    labels.insert("kubernetes.io/metadata.name".into(), json!(name));
 }
 
 /// core/v1 SetDefaults_Secret: a Secret without a type is Opaque.
@@ -141,7 +171,11 @@ pub fn prepare_create(
     }
     metadata.insert("uid".into(), json!(uid));
     metadata.insert("creationTimestamp".into(), json!(now));
-    metadata.insert("generation".into(), json!(1));
+    if tracks_generation(resource.kind) {
+        metadata.insert("generation".into(), json!(1));
+    } else {
+        metadata.remove("generation");
+    }
     for server_owned in [
         "deletionTimestamp",
         "deletionGracePeriodSeconds",
@@ -163,11 +197,13 @@ pub fn prepare_create(
         }
         "Pod" => {
             default_pod_spec(object_mut(&mut object).entry("spec").or_insert_with(|| json!({})));
+            admit_pod(object_mut(&mut object), uid);
             let status = child(&mut object, "status");
             set_default(status, "phase", json!("Pending"));
         }
         "Secret" => default_secret(&mut object),
         "Namespace" => {
+            default_namespace(&mut object, name);
             let status = child(&mut object, "status");
             set_default(status, "phase", json!("Active"));
             child(&mut object, "spec")
@@ -252,6 +288,9 @@ pub fn prepare_update(
     if resource.kind == "Secret" {
         default_secret(&mut requested);
     }
+    if resource.kind == "Namespace" {
+        default_namespace(&mut requested, &name);
+    }
     if resource.kind == "DaemonSet" {
         default_daemon_set(&mut requested);
         validate_daemon_set(resource, &requested)?;
@@ -259,11 +298,20 @@ pub fn prepare_update(
             return Err(ApiError::invalid(
                 resource,
                 &name,
-                &[("spec.selector".into(), "Invalid value: field is immutable".into())],
+                &[(
+                    "spec.selector".into(),
+                    format!(
+                        "Invalid value: {}: field is immutable",
+                        go_selector_json(requested.pointer("/spec/selector").unwrap_or(&Value::Null))
+                    ),
+                )],
             ));
         }
         bump_daemon_set_generations(current, &mut requested);
-    } else if current.get("spec") != requested.get("spec") && current.get("spec").is_some() {
+    } else if tracks_generation(resource.kind)
+        && current.get("spec") != requested.get("spec")
+        && current.get("spec").is_some()
+    {
         let generation = current
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -346,8 +394,9 @@ mod tests {
         assert_eq!(created["metadata"]["annotations"][TEMPLATE_GENERATION_ANNOTATION], "1");
         assert_eq!(created["metadata"]["generation"], 1);
         assert_eq!(
-            created["spec"]["template"]["metadata"]["creationTimestamp"],
-            Value::Null
+            created["spec"]["template"]["metadata"].get("creationTimestamp"),
+            None,
+            "omitted, as kube-apiserver 1.33 and later omit it"
         );
         assert_eq!(
             created["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],

@@ -61,10 +61,19 @@ impl ApiError {
             .iter()
             .map(|(field, message)| format!("{field}: {message}"))
             .collect();
-        let message = format!("{} \"{name}\" is invalid: {}", resource.kind, summary.join(", "));
+        // NewInvalid names the qualified kind (`DaemonSet.apps`; a core kind alone).
+        let qualified = if resource.group.is_empty() {
+            resource.kind.to_string()
+        } else {
+            format!("{}.{}", resource.kind, resource.group)
+        };
+        let message = match summary.as_slice() {
+            [one] => format!("{qualified} \"{name}\" is invalid: {one}"),
+            many => format!("{qualified} \"{name}\" is invalid: [{}]", many.join(", ")),
+        };
         let causes: Vec<Value> = causes
             .iter()
-            .map(|(field, message)| json!({"reason": "FieldValueInvalid", "message": message, "field": field}))
+            .map(|(field, message)| json!({"reason": cause_reason(message), "message": message, "field": field}))
             .collect();
         let details = json!({"name": name, "group": resource.group, "kind": resource.kind, "causes": causes});
         Self::new(422, "Invalid", message, Some(details))
@@ -145,4 +154,18 @@ impl From<ProtobufError> for ApiError {
             ApiError::bad_request(message)
         }
     }
+}
+
+/// A cause's reason (metav1.CauseType) from its message's opening, as field.ErrorType prints it.
+fn cause_reason(message: &str) -> &'static str {
+    [
+        ("Required value", "FieldValueRequired"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Duplicate value", "FieldValueDuplicate"),
+        ("Not found", "FieldValueNotFound"),
+    ]
+    .iter()
+    .find(|(opening, _)| message.starts_with(opening))
+    .map_or("FieldValueInvalid", |(_, reason)| reason)
 }

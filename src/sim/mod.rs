@@ -15,6 +15,7 @@ pub mod faults;
 pub mod fleet;
 pub mod gc;
 pub mod patch;
+mod pod_admission;
 mod protobuf;
 pub mod resources;
 mod response;

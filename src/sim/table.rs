@@ -345,7 +345,18 @@ fn row(resource: &Resource, object: &Value, include_object: bool, now: DateTime<
     let row_object = if include_object {
         object.clone()
     } else {
-        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object.get("metadata").cloned().unwrap_or(json!({}))})
+        let mut metadata = object.get("metadata").cloned().unwrap_or(json!({}));
+        // kube-apiserver builds rows from its internal object, where a DaemonSet's template
+        // generation is a field, not this annotation (apps/v1 conversion adds it on the way out).
+        if resource.kind == "DaemonSet"
+            && let Some(Value::Object(annotations)) = metadata.get_mut("annotations")
+        {
+            annotations.remove("deprecated.daemonset.template.generation");
+            if annotations.is_empty() {
+                metadata.as_object_mut().map(|fields| fields.remove("annotations"));
+            }
+        }
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
     };
     json!({"cells": cells(resource, object, now), "object": row_object})
 }

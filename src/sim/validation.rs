@@ -55,6 +55,37 @@ fn selector_matches(selector: &Value, labels: &Value) -> bool {
     labels_ok && expressions_ok
 }
 
+/// A bad value as field.Invalid prints it: Go's encoding/json, map keys sorted.
+fn go_json(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by_key(|(key, _)| key.as_str());
+            let fields: Vec<String> = entries
+                .iter()
+                .map(|(key, value)| format!("{}:{}", Value::from(key.as_str()), go_json(value)))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(go_json).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// A LabelSelector as Go encodes the struct: `matchLabels`, then `matchExpressions`, each
+/// omitted when empty.
+pub fn go_selector_json(selector: &Value) -> String {
+    let fields: Vec<String> = ["matchLabels", "matchExpressions"]
+        .iter()
+        .filter_map(|field| {
+            let value = selector.get(*field)?;
+            let empty = value.as_object().is_some_and(Map::is_empty) || value.as_array().is_some_and(Vec::is_empty);
+            (!value.is_null() && !empty).then(|| format!("\"{field}\":{}", go_json(value)))
+        })
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
 /// apps/validation ValidateDaemonSet (the parts the controller relies on).
 pub fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiError> {
     let name = object
@@ -88,7 +119,14 @@ fn selector_causes(spec: &Value) -> Vec<(String, String)> {
     let selector = spec.get("selector").filter(|s| !s.is_null());
     let labels = spec.pointer("/template/metadata/labels").cloned().unwrap_or(json!({}));
     match selector {
-        None => causes.push(("spec.selector".into(), "Required value".into())),
+        // Upstream: a nil selector selects nothing, so it cannot match the template's labels.
+        None => causes.push((
+            "spec.template.metadata.labels".into(),
+            format!(
+                "Invalid value: {}: `selector` does not match template `labels`",
+                go_json(&labels)
+            ),
+        )),
         Some(selector) => {
             let empty = selector
                 .get("matchLabels")
@@ -101,12 +139,18 @@ fn selector_causes(spec: &Value) -> Vec<(String, String)> {
             if empty {
                 causes.push((
                     "spec.selector".into(),
-                    "Invalid value: empty selector is invalid for daemonset".into(),
+                    format!(
+                        "Invalid value: {}: empty selector is invalid for daemonset",
+                        go_selector_json(selector)
+                    ),
                 ));
             } else if !selector_matches(selector, &labels) {
                 causes.push((
                     "spec.template.metadata.labels".into(),
-                    "Invalid value: `selector` does not match template `labels`".into(),
+                    format!(
+                        "Invalid value: {}: `selector` does not match template `labels`",
+                        go_json(&labels)
+                    ),
                 ));
             }
         }

@@ -31,6 +31,11 @@ pub fn to_view(resource: &'static Resource, stored: &Arc<Value>) -> Arc<Value> {
     let mut view = (**stored).clone();
     if let Value::Object(fields) = &mut view {
         convert(fields, resource, |(core, events)| (core, events));
+        for field in OMITTED_FROM_EVENTS_K8S_IO_WHEN_UNSET {
+            if fields.get(*field).is_some_and(|value| value == "") {
+                fields.remove(*field);
+            }
+        }
     }
     Arc::new(view)
 }
@@ -44,8 +49,36 @@ pub fn to_storage(resource: &Resource, mut view: Value) -> Value {
             (events, core)
         });
     }
+    if is_event(resource)
+        && let Value::Object(fields) = &mut view
+    {
+        for (field, zero) in CORE_ZERO_VALUES {
+            fields.entry(*field).or_insert_with(zero);
+        }
+    }
     view
 }
+
+fn is_event(resource: &Resource) -> bool {
+    resource.plural == "events" && matches!(resource.group, "" | "events.k8s.io")
+}
+
+type ZeroValue = fn() -> Value;
+
+/// core/v1 Event fields that kube-apiserver serialises even when unset (Go zero values without
+/// `omitempty` effect: structs, times, strings without the tag), so every Event carries them.
+const CORE_ZERO_VALUES: &[(&str, ZeroValue)] = &[
+    ("source", || json!({})),
+    ("firstTimestamp", || Value::Null),
+    ("lastTimestamp", || Value::Null),
+    ("eventTime", || Value::Null),
+    ("reportingComponent", || json!("")),
+    ("reportingInstance", || json!("")),
+];
+
+/// events.k8s.io/v1 Event fields that kube-apiserver omits when empty (`omitempty` there), though
+/// the core/v1 form carries them.
+const OMITTED_FROM_EVENTS_K8S_IO_WHEN_UNSET: &[&str] = &["reportingController", "reportingInstance"];
 
 /// (core/v1 field, events.k8s.io/v1 field).
 type Renamed = (&'static str, &'static str);

@@ -4,8 +4,9 @@
 use crate::support::*;
 
 /// kube-controller-manager's revision data for the `legacy` template as the API server serves it,
-/// written out by hand from update.go getPatch: keys sorted, `>` and `&` escaped as Go does.
-const KCM_DATA: &str = r#"{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"legacy"}},"spec":{"containers":[{"command":["sh","-c","echo a\u003eb \u0026\u0026 sleep 1d"],"image":"agent:1","imagePullPolicy":"IfNotPresent","name":"agent","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
+/// written out by hand from update.go getPatch: keys sorted, `>` and `&` escaped as Go does; no
+/// template `creationTimestamp` (1.33 and later omit the zero time, as the simulator does).
+const KCM_DATA: &str = r#"{"spec":{"template":{"$patch":"replace","metadata":{"labels":{"app":"legacy"}},"spec":{"containers":[{"command":["sh","-c","echo a\u003eb \u0026\u0026 sleep 1d"],"image":"agent:1","imagePullPolicy":"IfNotPresent","name":"agent","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
 /// kube-controller-manager's hash (its own algorithm; daemonroll must reuse it, not recompute it).
 const KCM_HASH: &str = "7c9f6d8b5d";
 

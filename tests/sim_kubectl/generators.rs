@@ -44,7 +44,8 @@ fn kubectl_generator_commands_store_the_objects_they_describe() {
             // Created above.
             command: &[],
             stored: ("namespaces", "", "", "monitoring"),
-            expected: json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"},
+            expected: json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": "monitoring", "labels": {"kubernetes.io/metadata.name": "monitoring"}},
                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
         },
         Case {

@@ -98,13 +98,13 @@ impl Request<'_> {
             kind: String,
             api_version: String,
             metadata: Value,
-            items: &'a [&'a Value],
+            items: Vec<ListItem<'a>>,
         }
         let list = List {
             kind: resource.list_kind(),
             api_version: resource.api_version(),
             metadata,
-            items: &page,
+            items: page.iter().map(|item| ListItem(item)).collect(),
         };
         let body = serde_json::to_vec(&list)
             .map_err(|error| ApiError::status(500, format!("cannot encode the list: {error}")))?;
@@ -169,5 +169,26 @@ impl Request<'_> {
                 Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
             }
         }
+    }
+}
+
+/// A list item as kube-apiserver serialises a built-in kind's list: without `apiVersion` and
+/// `kind`, which only the list carries.
+struct ListItem<'a>(&'a Value);
+
+impl serde::Serialize for ListItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(fields) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let kept = fields
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "apiVersion" | "kind"));
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in kept {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
