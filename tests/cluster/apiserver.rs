@@ -16,15 +16,7 @@ async fn a_rollout_resumes_after_kube_apiserver_restarts() {
 
     let mark = cluster.recorder.mark();
     cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_until("the rollout under way", secs(30), || async {
-            cluster
-                .pods_of("agent")
-                .await
-                .iter()
-                .any(|pod| pod_image(pod) == "agent:2")
-        })
-        .await;
+    cluster.wait_rollout_under_way("agent", "agent:2").await;
     cluster.plane.kill(Component::KubeApiserver);
     tokio::time::sleep(secs(3)).await;
     cluster.plane.start(Component::KubeApiserver, DaemonSetController::Off);

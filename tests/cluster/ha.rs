@@ -39,15 +39,7 @@ async fn a_killed_leader_is_replaced_within_the_lease_and_the_rollout_keeps_its_
 
     let mark = cluster.recorder.mark();
     cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_until("the rollout under way", secs(30), || async {
-            cluster
-                .pods_of("agent")
-                .await
-                .iter()
-                .any(|pod| pod_image(pod) == "agent:2")
-        })
-        .await;
+    cluster.wait_rollout_under_way("agent", "agent:2").await;
     first.kill();
     let killed = Instant::now();
     cluster

@@ -232,6 +232,14 @@ impl Cluster {
         }
     }
 
+    /// Waits until `name` has at least one pod with `image`: the rollout has begun.
+    pub async fn wait_rollout_under_way(&self, name: &str, image: &str) {
+        self.wait_until("the rollout under way", secs(30), || async {
+            self.pods_of(name).await.iter().any(|pod| pod_image(pod) == image)
+        })
+        .await;
+    }
+
     /// Polls `check` until it holds, or fails naming `what`.
     pub async fn wait_until<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
     where
