@@ -57,6 +57,7 @@ pub fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
         min_ready_seconds: 0,
         revision_history_limit: 10,
         status: DaemonSetStatusView::default(),
+        conditions: Vec::new(),
         deletion_timestamp: None,
     }
 }
@@ -71,6 +72,7 @@ pub fn nodes(count: usize) -> Arc<[NodeView]> {
                 ("topology.kubernetes.io/region", "region-1".to_string()),
             ]),
             taints: Vec::new(),
+            ready: Some(true),
         })
         .collect::<Vec<_>>()
         .into()

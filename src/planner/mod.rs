@@ -16,6 +16,7 @@ pub mod plan;
 pub mod pods;
 pub mod revisions;
 pub mod rolling;
+pub mod rollout;
 pub mod selector;
 pub mod status;
 pub mod template;
@@ -46,13 +47,13 @@ pub struct Context<'s> {
 }
 
 impl<'s> Context<'s> {
-    fn new(snapshot: &'s Snapshot, hash: String) -> Self {
+    fn new(snapshot: &'s Snapshot, hash: String, allows_surge: bool) -> Self {
         let daemon_set = &snapshot.daemon_set;
         Context {
             daemon_set,
             hash,
             template_generation: daemon_set.template_generation().map(|g| g.to_string()),
-            allows_surge: intstr::allows_surge(&daemon_set.update_strategy),
+            allows_surge,
             backoff: &snapshot.failed_pod_backoff,
             now: snapshot.now,
         }
@@ -80,14 +81,31 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
             format!("required node affinity term ignored: {error}"),
         );
     }
-    let context = Context::new(snapshot, history.update_hash.clone());
+    let parsed = rollout::controls::parse(&daemon_set.annotations, snapshot.last_good_controls.as_ref());
+    let strategy = &daemon_set.update_strategy;
+    let allows_surge = rollout::allows_surge(strategy, &parsed.controls, spec.template.host_ports);
+    let context = Context::new(snapshot, history.update_hash.clone(), allows_surge);
     let map = pods::node_map(&context, &spec.selector, &snapshot.nodes, &snapshot.pods, &rules);
     plan.ownership.adopt_pods = map.adopted;
     plan.ownership.release_pods = map.released;
     let states = map.states;
+    let desired = states.iter().filter(|state| state.should_run()).count() as i64;
+    let rolling = RollingInput {
+        budgets: rollout::budgets(strategy, &parsed.controls, spec.template.host_ports, desired),
+        gate: match strategy {
+            UpdateStrategy::RollingUpdate(_) => rollout::gate_for(
+                daemon_set,
+                &parsed.controls,
+                &history.update_hash,
+                &states,
+                snapshot.now,
+            ),
+            _ => rollout::gate::Gate::default(),
+        },
+    };
 
     let (notes, observed_generation) = if snapshot.expectations_satisfied {
-        let pod_writes = sync_pods(snapshot, &context, &states, &mut plan);
+        let pod_writes = sync_pods(snapshot, &context, &states, &rolling, &mut plan);
         // Upstream: updateDaemonSet cleans up history only when the rolling update did not fail.
         if !pod_writes.rolling_failed {
             plan.prune_revisions = prune_history(snapshot, &spec.selector, &history);
@@ -98,15 +116,58 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
             .push("waiting to observe this controller's earlier creates and deletes: status only".into());
         (NodeNotes::new(&context, &states), daemon_set.status.observed_generation)
     };
-    plan.history = Some(history);
 
     let counts = status::count(&states);
-    plan.status = Some(status_update(daemon_set, counts, observed_generation));
+    let (report, events, requeue) = rollout::report(rollout::ReportInput {
+        daemon_set,
+        update_hash: &history.update_hash,
+        revision_number: history.current_number(),
+        parsed,
+        gate: &rolling.gate,
+        states: &states,
+        counts,
+        old_revisions: &history.old,
+        max_unavailable: rolling
+            .budgets
+            .as_ref()
+            .map_or(1, |(budgets, _)| budgets.max_unavailable),
+        surge_guarded: rolling.budgets.as_ref().is_ok_and(|(_, guarded)| *guarded),
+        now: snapshot.now,
+    });
+    plan.events.extend(events);
+    if let Some(after) = requeue {
+        plan.requeue_within(after);
+    }
+    plan.history = Some(history);
+    let mut update = status_update(daemon_set, counts, observed_generation);
+    // Without a control, conditions ride along with the counter writes upstream makes anyway,
+    // so the writes stay upstream's (ARCHITECTURE.md, invariant 4).
+    if let Some(conditions) = report
+        .conditions
+        .as_ref()
+        .filter(|_| rollout::uses_controls(daemon_set))
+    {
+        let stored = |type_| rollout::conditions::stored(&daemon_set.conditions, type_);
+        update.changed |= conditions
+            .iter()
+            .any(|condition| condition.differs_from(stored(condition.type_)));
+    }
+    plan.status = Some(update);
+    plan.rollout = report;
+    if !snapshot.expectations_satisfied {
+        plan.rollout.rollback = None;
+    }
     if let Some(wait) = min_ready_requeue(daemon_set, counts) {
-        plan.requeue_after = Some(plan.requeue_after.map_or(wait, |r| r.min(wait)));
+        plan.requeue_within(wait);
     }
     plan.nodes = notes.into_nodes();
     plan
+}
+
+/// The rolling update's budgets and the gate of the rollout controls, computed once per sync.
+struct RollingInput<'s> {
+    budgets: Result<(intstr::Budgets, bool), intstr::BudgetError<'s>>,
+    gate: rollout::gate::Gate<'s>,
 }
 
 /// Status counters only, for a known update hash: the per-node eligibility and status pass that
@@ -119,7 +180,7 @@ pub fn status_pass(snapshot: &Snapshot, hash: &str) -> Option<StatusCounts> {
         .filter(|s| !s.is_empty())?;
     let template = TemplateFields::read(&daemon_set.template).ok()?;
     let rules = EligibilityRules::compile(&template);
-    let context = Context::new(snapshot, hash.to_string());
+    let context = Context::new(snapshot, hash.to_string(), false);
     // Counts do not depend on node order, so the nodes need not be in name order (upstream's
     // benchmark lists them in creation order: node-10 before node-2).
     let map = pods::unordered_node_map(&context, &selector, &snapshot.nodes, &snapshot.pods, &rules);
@@ -252,6 +313,7 @@ fn sync_pods<'s>(
     snapshot: &'s Snapshot,
     context: &Context<'s>,
     states: &[NodeState<'s>],
+    rolling: &RollingInput<'s>,
     plan: &mut Plan<'s>,
 ) -> PodSync<'s> {
     let managed = manage::manage(context, states);
@@ -263,8 +325,10 @@ fn sync_pods<'s>(
         notes: managed_notes,
     } = managed.decisions;
     let strategy = &snapshot.daemon_set.update_strategy;
-    let rolled = (managed_writes.is_empty() && matches!(strategy, UpdateStrategy::RollingUpdate(_)))
-        .then(|| rolling::rolling_update(strategy, states));
+    let rolled = (managed_writes.is_empty() && matches!(strategy, UpdateStrategy::RollingUpdate(_))).then(|| {
+        let (budgets, _) = rolling.budgets.map_err(rolling::RollingError::InvalidBudget)?;
+        rolling::rolling_update(budgets, states, &rolling.gate)
+    });
     let rolling_failed = matches!(rolled, Some(Err(_)));
     let mut notes = NodeNotes::new(context, states);
     if let Some(Err(error)) = rolled {

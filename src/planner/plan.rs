@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::revisions::HistoryPlan;
 use super::rolling::RollingError;
+use super::rollout::{Hold, RolloutReport};
 use crate::snapshot::{BackoffEntry, DaemonSetStatusView, DaemonSetView, PodView, RevisionView, Taint};
 
 /// Which step produced this sync's creates and deletes (upstream runs the rolling update only
@@ -114,6 +115,8 @@ pub enum Reason<'s> {
     SurgeDeleteOnIneligible(&'s PodView),
     SurgeKeepOnIneligible(&'s PodView),
     RollingBlocked(RollingError<'s>),
+    /// A rollout control keeps the node from rolling this sync.
+    Held(Hold<'s>),
     /// A node that holds only pods the pod garbage collector removes.
     NodeMissing(&'s str),
     NothingToDo,
@@ -238,6 +241,7 @@ impl fmt::Display for Reason<'_> {
                 pod.name
             ),
             Reason::RollingBlocked(error) => write!(f, "rolling update blocked: {error}"),
+            Reason::Held(hold) => write!(f, "{hold}"),
             Reason::NodeMissing(node) => write!(
                 f,
                 "node {node} does not exist; the pod garbage collector removes its pods"
@@ -295,8 +299,12 @@ pub struct Plan<'s> {
     pub events: Vec<PlannedEvent>,
     /// Failed-pod backoff entries advanced by this sync's failed-pod deletes.
     pub backoff_updates: Vec<(&'s str, BackoffEntry)>,
-    /// When to sync again even if nothing changes (backoff expiry, minReadySeconds).
+    /// When to sync again even if nothing changes (backoff expiry, minReadySeconds, soak time,
+    /// progress deadlines).
     pub requeue_after: Option<Duration>,
+    /// What the rollout controls did (all empty without `daemonroll.io/` annotations, except the
+    /// conditions).
+    pub rollout: RolloutReport<'s>,
 }
 
 impl<'s> Plan<'s> {
@@ -318,7 +326,13 @@ impl<'s> Plan<'s> {
             events: Vec::new(),
             backoff_updates: Vec::new(),
             requeue_after: None,
+            rollout: RolloutReport::default(),
         }
+    }
+
+    /// Asks for another sync within `after`.
+    pub fn requeue_within(&mut self, after: Duration) {
+        self.requeue_after = Some(self.requeue_after.map_or(after, |r| r.min(after)));
     }
 
     /// Records a DaemonSet-wide problem that users must fix, as a problem and a Warning Event.

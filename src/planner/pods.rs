@@ -64,6 +64,8 @@ pub struct NodeState<'s> {
     pub node: &'s str,
     /// None when the pods target a node that is not in the node list.
     pub eligibility: Option<Eligibility<'s>>,
+    /// The node itself; None for a node that is not in the node list.
+    pub view: Option<&'s NodeView>,
     /// Pods targeting the node in survivor order (scheduled, oldest, name), terminating ones
     /// included; terminal pods that are also being deleted are left out (kubernetes PR #118716).
     pub pods: NodePods<'s>,
@@ -200,6 +202,7 @@ fn push_state<'s>(states: &mut Vec<NodeState<'s>>, node: &'s NodeView, rules: &E
         states.push(NodeState {
             node: &node.name,
             eligibility: Some(eligibility),
+            view: Some(node),
             pods,
         });
     }
@@ -254,6 +257,7 @@ fn merge_sorted<'s>(
                 states.push(NodeState {
                     node: target,
                     eligibility: None,
+                    view: None,
                     pods: NodePods::from_elem(daemon_pod, 1),
                 });
             }
@@ -310,6 +314,7 @@ fn file_by_index<'s>(
         .map(|(node, pods)| NodeState {
             node,
             eligibility: None,
+            view: None,
             pods,
         })
         .collect();

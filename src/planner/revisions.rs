@@ -49,6 +49,23 @@ pub struct HistoryPlan<'s> {
     pub duplicates: Vec<&'s str>,
     /// Old revisions, ascending by revision number.
     pub old: Vec<&'s RevisionView>,
+    /// The number of the existing current revision, when there is one.
+    pub current_number: Option<i64>,
+}
+
+impl HistoryPlan<'_> {
+    /// The current revision's number once this sync's history writes are done; None on a collision.
+    pub fn current_number(&self) -> Option<i64> {
+        match &self.current {
+            CurrentRevision::Existing {
+                renumber_to: Some(number),
+                ..
+            } => Some(*number),
+            CurrentRevision::Existing { .. } => self.current_number,
+            CurrentRevision::Create(new) => Some(new.revision),
+            CurrentRevision::Collision { .. } => None,
+        }
+    }
 }
 
 /// The hash a revision stands for: its label, or its name when unlabelled.
@@ -99,6 +116,7 @@ pub fn construct<'s>(
             label_with_name,
             duplicates: Vec::new(),
             old,
+            current_number: None,
         };
     };
     let duplicates = current
@@ -115,6 +133,7 @@ pub fn construct<'s>(
         label_with_name,
         duplicates,
         old,
+        current_number: Some(keeper.revision),
     }
 }
 

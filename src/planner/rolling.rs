@@ -17,10 +17,12 @@
 use std::fmt;
 
 use super::decisions::Decisions;
-use super::intstr::{BudgetError, Budgets, rolling_budgets};
+use super::intstr::{BudgetError, Budgets};
 use super::plan::{NodeAction, Reason};
 use super::pods::{DaemonPod, NodeState};
-use crate::snapshot::{PodView, UpdateStrategy};
+use super::rollout::Hold;
+use super::rollout::gate::{Gate, is_unavailable};
+use crate::snapshot::PodView;
 
 /// Why the rolling update writes nothing this sync (upstream's rollingUpdate returns an error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,21 +58,50 @@ fn updated_and_old<'s>(pods: &[DaemonPod<'s>]) -> Option<NewAndOld<'s>> {
     Some((new_pod, old_pod))
 }
 
-/// The rolling update's writes under `strategy` (a RollingUpdate strategy).
+/// The rolling update's writes under `budgets` (resolved by `rollout::budgets`), through `gate`.
 pub fn rolling_update<'s>(
-    strategy: &'s UpdateStrategy,
+    budgets: Budgets,
     states: &[NodeState<'s>],
+    gate: &Gate<'s>,
 ) -> Result<Decisions<'s>, RollingError<'s>> {
-    let desired = states.iter().filter(|state| state.should_run()).count() as i64;
-    let budgets = rolling_budgets(strategy, desired).map_err(RollingError::InvalidBudget)?;
     if budgets.max_surge == 0 {
-        Ok(without_surge(states, budgets))
+        Ok(without_surge(states, budgets, gate))
     } else {
-        with_surge(states, budgets, desired)
+        with_surge(states, budgets, gate)
     }
 }
 
-fn without_surge<'s>(states: &[NodeState<'s>], budgets: Budgets) -> Decisions<'s> {
+/// The note of a node a control holds.
+fn held<'s>(index: usize, hold: Hold<'s>) -> (usize, (NodeAction, Reason<'s>)) {
+    (index, (NodeAction::Wait, Reason::Held(hold)))
+}
+
+/// Candidates no control holds, in rollout order; notes for the held ones go to `decisions`.
+fn open_candidates<'s>(
+    candidates: Vec<(usize, &'s PodView)>,
+    gate: &Gate<'s>,
+    decisions: &mut Decisions<'s>,
+) -> Vec<(usize, &'s PodView)> {
+    let mut open = Vec::with_capacity(candidates.len());
+    for (index, pod) in candidates {
+        match gate.disruption_hold(index) {
+            Some(hold) => decisions.notes.push(held(index, hold)),
+            None => open.push((index, pod)),
+        }
+    }
+    open.sort_by_key(|&(index, _)| gate.rank(index));
+    open
+}
+
+/// How many of `open` candidates the domain cap lets through, and the note for the rest.
+fn domain_room<'s>(gate: &Gate<'s>) -> (usize, Option<Hold<'s>>) {
+    match gate.domain_room {
+        Some((room, domain, max)) => (room.max(0) as usize, Some(Hold::DomainBudgetSpent { domain, max })),
+        None => (usize::MAX, None),
+    }
+}
+
+fn without_surge<'s>(states: &[NodeState<'s>], budgets: Budgets, gate: &Gate<'s>) -> Decisions<'s> {
     let max_unavailable = budgets.max_unavailable;
     let mut unavailable = 0i64;
     let mut blocker: Option<(&'s str, &'s PodView)> = None;
@@ -91,27 +122,35 @@ fn without_surge<'s>(states: &[NodeState<'s>], budgets: Budgets) -> Decisions<'s
             }
         };
         // The alphabetically first unavailable pod (states are in name order) explains why candidates wait.
-        if counted_unavailable {
+        if counted_unavailable && gate.charged(index) {
             unavailable += 1;
             if blocker.is_none() {
                 blocker = state.pods.first().map(|pod| (state.node, pod.pod));
             }
         }
     }
-    let remaining = (max_unavailable - unavailable).clamp(0, candidates.len() as i64) as usize;
-    // Priority order for the burst cap: replacements first, then candidates; by node name within each.
+    // Priority order for the burst cap: replacements first, then candidates in rollout order.
     let mut decisions = Decisions::default();
     decisions.notes.reserve_exact(replacements.len() + candidates.len());
     for (index, pod) in replacements {
+        if let Some(hold) = gate.hold(index) {
+            decisions.notes.push(held(index, hold));
+            continue;
+        }
         decisions.writes.deletes.push((index, pod));
         decisions
             .notes
             .push((index, (NodeAction::Delete, Reason::RollingReplaceUnavailable(pod))));
     }
-    for (position, (index, pod)) in candidates.into_iter().enumerate() {
-        let note = if position < remaining {
+    let open = open_candidates(candidates, gate, &mut decisions);
+    let remaining = (max_unavailable - unavailable).clamp(0, open.len() as i64) as usize;
+    let (room, domain_hold) = domain_room(gate);
+    for (position, (index, pod)) in open.into_iter().enumerate() {
+        let note = if position < remaining.min(room) {
             decisions.writes.deletes.push((index, pod));
             (NodeAction::Delete, Reason::RollingDelete { pod, max_unavailable })
+        } else if let Some(hold) = domain_hold.filter(|_| position >= room && position < remaining) {
+            (NodeAction::Wait, Reason::Held(hold))
         } else {
             let reason = Reason::UnavailableBudgetSpent {
                 pod,
@@ -124,7 +163,6 @@ fn without_surge<'s>(states: &[NodeState<'s>], budgets: Budgets) -> Decisions<'s
     }
     decisions
 }
-
 /// One pass of the surge branch over the nodes.
 #[derive(Default)]
 struct SurgeScan<'s> {
@@ -193,11 +231,34 @@ fn scan_for_surge<'s>(states: &[NodeState<'s>]) -> Result<SurgeScan<'s>, Rolling
     Ok(scan)
 }
 
-fn with_surge<'s>(states: &[NodeState<'s>], budgets: Budgets, desired: i64) -> Result<Decisions<'s>, RollingError<'s>> {
+/// Forced writes on held nodes become held notes.
+fn hold_forced<'s>(forced: Decisions<'s>, gate: &Gate<'s>) -> Decisions<'s> {
+    let Decisions { mut writes, notes } = forced;
+    writes.creates.retain(|&index| gate.hold(index).is_none());
+    writes.deletes.retain(|&(index, _)| gate.hold(index).is_none());
+    let notes = notes
+        .into_iter()
+        .map(|(index, note)| match gate.hold(index) {
+            Some(hold) => held(index, hold),
+            None => (index, note),
+        })
+        .collect();
+    Decisions { writes, notes }
+}
+
+/// Upstream allows surge only with maxUnavailable 0; `daemonroll.io/max-surge` combines them:
+/// nodes that do not fit the surge budget are replaced without surging while unavailable nodes
+/// stay under maxUnavailable.
+fn with_surge<'s>(
+    states: &[NodeState<'s>],
+    budgets: Budgets,
+    gate: &Gate<'s>,
+) -> Result<Decisions<'s>, RollingError<'s>> {
+    let desired = states.iter().filter(|state| state.should_run()).count() as i64;
     let max_surge = budgets.max_surge;
     let scan = scan_for_surge(states)?;
     // Priority order for the burst cap: forced writes first, by node name.
-    let mut decisions = scan.forced;
+    let mut decisions = hold_forced(scan.forced, gate);
     decisions
         .notes
         .reserve_exact(scan.should_not_run.len() + scan.candidates.len());
@@ -205,7 +266,9 @@ fn with_surge<'s>(states: &[NodeState<'s>], budgets: Budgets, desired: i64) -> R
     // go only while more pods are available than desired.
     let deletable = (scan.available - desired).clamp(0, scan.should_not_run.len() as i64) as usize;
     for (position, (index, pod)) in scan.should_not_run.into_iter().enumerate() {
-        let note = if position < deletable {
+        let note = if let Some(hold) = gate.hold(index) {
+            (NodeAction::Wait, Reason::Held(hold))
+        } else if position < deletable {
             decisions.writes.deletes.push((index, pod));
             (NodeAction::Delete, Reason::SurgeDeleteOnIneligible(pod))
         } else {
@@ -213,11 +276,34 @@ fn with_surge<'s>(states: &[NodeState<'s>], budgets: Budgets, desired: i64) -> R
         };
         decisions.notes.push((index, note));
     }
-    let remaining = (max_surge - scan.surging).clamp(0, scan.candidates.len() as i64) as usize;
-    for (position, (index, old)) in scan.candidates.into_iter().enumerate() {
-        let note = if position < remaining {
+    let open = open_candidates(scan.candidates, gate, &mut decisions);
+    let surge_slots = (max_surge - scan.surging).clamp(0, open.len() as i64) as usize;
+    let max_unavailable = budgets.max_unavailable;
+    let unavailable = states
+        .iter()
+        .enumerate()
+        .filter(|(index, state)| state.should_run() && gate.charged(*index) && is_unavailable(state))
+        .count() as i64;
+    let delete_slots = (max_unavailable - unavailable).max(0) as usize;
+    let (room, domain_hold) = domain_room(gate);
+    for (position, (index, old)) in open.into_iter().enumerate() {
+        let note = if position >= room && position < surge_slots + delete_slots {
+            (
+                NodeAction::Wait,
+                Reason::Held(domain_hold.unwrap_or(Hold::WaveInFlight)),
+            )
+        } else if position < surge_slots {
             decisions.writes.creates.push(index);
             (NodeAction::Create, Reason::SurgeCreate { old, max_surge })
+        } else if position < surge_slots + delete_slots {
+            decisions.writes.deletes.push((index, old));
+            (
+                NodeAction::Delete,
+                Reason::RollingDelete {
+                    pod: old,
+                    max_unavailable,
+                },
+            )
         } else {
             (NodeAction::Wait, Reason::SurgeBudgetSpent { old, max_surge })
         };

@@ -86,7 +86,7 @@ fn is_label_value(value: &str) -> bool {
 }
 
 /// Upstream: apimachinery validation IsQualifiedName (optional DNS-subdomain prefix, then a name).
-fn is_qualified_name(key: &str) -> bool {
+pub(crate) fn is_qualified_name(key: &str) -> bool {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -131,6 +131,20 @@ impl Selector {
         Ok(Selector { requirements })
     }
 
+    /// A selector in kubectl's syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`,
+    /// joined by commas. Upstream: apimachinery labels.Parse (set-based requirements only; `Gt`/`Lt`
+    /// are not part of the string syntax).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut requirements = Vec::new();
+        for term in split_terms(text)? {
+            requirements.push(parse_term(term)?);
+        }
+        if requirements.is_empty() {
+            return Err("an empty selector matches every node; name at least one requirement".into());
+        }
+        Ok(Selector { requirements })
+    }
+
     /// True when the selector has no requirement and so would select every pod.
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()
@@ -139,6 +153,70 @@ impl Selector {
     pub fn matches(&self, labels: &Labels) -> bool {
         self.requirements.iter().all(|requirement| requirement.matches(labels))
     }
+}
+
+/// The comma-separated terms of a selector string; commas inside `( )` belong to a value list.
+fn split_terms(text: &str) -> Result<Vec<&str>, String> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("unbalanced ')' in {text:?}"))?
+            }
+            ',' if depth == 0 => {
+                terms.push(text[start..at].trim());
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(format!("unbalanced '(' in {text:?}"));
+    }
+    terms.push(text[start..].trim());
+    if terms.len() > 1 && terms.iter().any(|term| term.is_empty()) {
+        return Err(format!("empty requirement in {text:?}"));
+    }
+    Ok(terms.into_iter().filter(|term| !term.is_empty()).collect())
+}
+
+fn parse_term(term: &str) -> Result<Requirement, String> {
+    let values_of = |list: &str| -> Result<Vec<String>, String> {
+        let inner = list
+            .trim()
+            .strip_prefix('(')
+            .and_then(|rest| rest.strip_suffix(')'))
+            .ok_or_else(|| format!("{term:?}: values must be in parentheses, like (a,b)"))?;
+        Ok(inner.split(',').map(|value| value.trim().to_string()).collect())
+    };
+    if let Some(key) = term.strip_prefix('!') {
+        return Requirement::parse(key.trim(), "DoesNotExist", &[], false);
+    }
+    if let Some((key, value)) = term.split_once("!=") {
+        return Requirement::parse(key.trim(), "NotIn", &[value.trim().to_string()], false);
+    }
+    if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
+        return Requirement::parse(key.trim(), "In", &[value.trim().to_string()], false);
+    }
+    let mut words = term.splitn(2, char::is_whitespace);
+    let key = words.next().unwrap_or_default();
+    let rest = words.next().unwrap_or_default().trim_start();
+    if let Some(list) = rest.strip_prefix("notin") {
+        return Requirement::parse(key, "NotIn", &values_of(list)?, false);
+    }
+    if let Some(list) = rest.strip_prefix("in") {
+        return Requirement::parse(key, "In", &values_of(list)?, false);
+    }
+    if rest.is_empty() {
+        return Requirement::parse(key, "Exists", &[], false);
+    }
+    Err(format!(
+        "{term:?} is not a requirement (k=v, k!=v, k in (a,b), k notin (a,b), k, !k)"
+    ))
 }
 
 /// One `matchFields` requirement: only the node name is a field; other keys read as "".

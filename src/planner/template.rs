@@ -18,6 +18,19 @@ pub struct TemplateFields {
     pub required_node_terms: Option<Vec<NodeSelectorTermSpec>>,
     pub tolerations: Vec<Toleration>,
     pub host_network: bool,
+    /// A container (init containers included) asks for a hostPort: two pods of the template
+    /// cannot run on one node, so surge can never start its new pod.
+    pub host_ports: bool,
+}
+
+fn uses_host_ports(spec: &Value) -> bool {
+    ["containers", "initContainers"]
+        .iter()
+        .filter_map(|list| spec.get(list).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|container| container.get("ports").and_then(Value::as_array))
+        .flatten()
+        .any(|port| port.get("hostPort").and_then(Value::as_i64).is_some_and(|p| p > 0))
 }
 
 fn string_field(value: &Value, key: &str, at: &str) -> Result<String, String> {
@@ -117,6 +130,7 @@ impl TemplateFields {
             required_node_terms,
             tolerations,
             host_network: spec.get("hostNetwork").and_then(Value::as_bool).unwrap_or(false),
+            host_ports: uses_host_ports(spec),
         })
     }
 }

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use super::key::namespace_of;
 
 use super::{
-    ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView, PodPhase, PodView,
-    ReadyCondition, RevisionView, RollingUpdateParams, SelectorRequirement, StatusCounts, Taint, Timestamp,
-    UpdateStrategy,
+    ConditionView, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView,
+    PodPhase, PodView, ReadyCondition, RevisionView, RollingUpdateParams, SelectorRequirement, StatusCounts, Taint,
+    Timestamp, UpdateStrategy,
 };
 
 /// Why an object could not be turned into a view.
@@ -185,10 +185,20 @@ pub fn node_from_json(value: &Value) -> Result<NodeView, ObjectError> {
             });
         }
     }
+    let ready = reader
+        .at(&["status", "conditions"])
+        .and_then(Value::as_array)
+        .and_then(|conditions| {
+            conditions
+                .iter()
+                .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+        })
+        .map(|condition| condition.get("status").and_then(Value::as_str) == Some("True"));
     Ok(NodeView {
         name: reader.required_string(&["metadata", "name"])?.into(),
         labels: reader.labels(&["metadata", "labels"])?,
         taints,
+        ready,
     })
 }
 
@@ -336,6 +346,36 @@ fn strategy_from_json(reader: &Reader<'_>) -> Result<UpdateStrategy, ObjectError
     })
 }
 
+/// `status.conditions`; entries that are not objects are an error, missing fields read as empty.
+fn conditions_from_json(reader: &Reader<'_>) -> Result<Vec<ConditionView>, ObjectError> {
+    let Some(list) = reader.at(&["status", "conditions"]).filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| reader.error("status.conditions must be a list"))?;
+    let mut conditions = Vec::with_capacity(list.len());
+    for condition in list {
+        let field = |key: &str| {
+            condition
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let last_transition_time = parse_time(condition.get("lastTransitionTime").filter(|v| !v.is_null()))
+            .map_err(|problem| reader.error(format!("condition lastTransitionTime: {problem}")))?;
+        conditions.push(ConditionView {
+            type_: field("type"),
+            status: field("status"),
+            reason: field("reason"),
+            message: field("message"),
+            last_transition_time,
+        });
+    }
+    Ok(conditions)
+}
+
 pub fn daemon_set_from_json(value: &Value) -> Result<DaemonSetView, ObjectError> {
     let reader = Reader::new("DaemonSet", value)?;
     let status = DaemonSetStatusView {
@@ -371,6 +411,7 @@ pub fn daemon_set_from_json(value: &Value) -> Result<DaemonSetView, ObjectError>
         min_ready_seconds: reader.int(&["spec", "minReadySeconds"], 0)? as i32,
         revision_history_limit: reader.int(&["spec", "revisionHistoryLimit"], 10)? as i32,
         status,
+        conditions: conditions_from_json(&reader)?,
         deletion_timestamp: reader.timestamp(&["metadata", "deletionTimestamp"])?,
     })
 }

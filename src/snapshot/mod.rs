@@ -52,6 +52,9 @@ pub struct Snapshot {
     /// the sync then only refreshes status (without raising observedGeneration).
     pub expectations_satisfied: bool,
     pub burst_replicas: usize,
+    /// The `daemonroll.io/` annotation values that parsed in the previous sync of this DaemonSet
+    /// (None after a restart): an annotation that stops parsing keeps its last good setting.
+    pub last_good_controls: Option<Labels>,
     pub now: Timestamp,
 }
 
@@ -65,6 +68,7 @@ impl Snapshot {
             failed_pod_backoff: FailedPodBackoff::default(),
             expectations_satisfied: true,
             burst_replicas: DEFAULT_BURST_REPLICAS,
+            last_good_controls: None,
             now,
         }
     }
@@ -75,6 +79,16 @@ pub struct NodeView {
     pub name: Name,
     pub labels: Labels,
     pub taints: Vec<Taint>,
+    /// The node's Ready condition: Some(true) when its status is "True", Some(false) when "False"
+    /// or "Unknown", None when the node has none (read as ready: only `ignore-not-ready-nodes` asks).
+    pub ready: Option<bool>,
+}
+
+impl NodeView {
+    /// The Ready condition says False or Unknown (the kubelet stopped reporting).
+    pub fn is_not_ready(&self) -> bool {
+        self.ready == Some(false)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -250,7 +264,20 @@ pub struct DaemonSetView {
     pub min_ready_seconds: i32,
     pub revision_history_limit: i32,
     pub status: DaemonSetStatusView,
+    /// `status.conditions` as served (daemonroll writes `Progressing` and `Available`).
+    pub conditions: Vec<ConditionView>,
     pub deletion_timestamp: Option<Timestamp>,
+}
+
+/// One DaemonSetCondition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConditionView {
+    pub type_: String,
+    /// "True", "False" or "Unknown".
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: Option<Timestamp>,
 }
 
 impl DaemonSetView {

@@ -95,6 +95,7 @@ pub fn daemon_set(name: &str) -> DaemonSetBuilder {
         min_ready_seconds: 0,
         revision_history_limit: 10,
         status: DaemonSetStatusView::default(),
+        conditions: Vec::new(),
         deletion_timestamp: None,
     })
 }
