@@ -210,7 +210,8 @@ fn the_deployment_applies_to_the_simulator_and_its_rbac_is_exactly_what_daemonro
     assert_eq!(stored["spec"]["replicas"], 2);
 
     // Every kind of request daemonroll makes: creates, a rolling update, pruning, adoption, an undo
-    // (revision renumbering), repeated warnings (event patches), leader election and its release.
+    // (revision renumbering), repeated warnings (event patches), leader election and its release,
+    // and the DaemonSet patch of `on-failure: rollback` (the last-complete-revision mark).
     let mut api_config = kube::Config::new(simulator.url().parse().expect("url"));
     api_config
         .headers
@@ -243,7 +244,8 @@ fn the_deployment_applies_to_the_simulator_and_its_rbac_is_exactly_what_daemonro
             "spec": {"nodeName": "node-002", "containers": [{"name": "agent", "image": "agent:1"}]}});
         api.create("/api/v1/namespaces/default/pods", &orphan).await.expect("orphan");
         let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": {"name": "agent", "namespace": "default"},
+            "metadata": {"name": "agent", "namespace": "default",
+                         "annotations": {"daemonroll.io/on-failure": "rollback"}},
             "spec": {"selector": {"matchLabels": {"app": "agent"}}, "revisionHistoryLimit": 1,
                      "template": {"metadata": {"labels": {"app": "agent"}},
                                   "spec": {"containers": [{"name": "agent", "image": "agent:1"}],

@@ -71,10 +71,20 @@ fn json_output_has_exactly_the_contract_fields() {
             "name",
             "namespace",
             "nodes",
+            "rollout",
             "status",
             "updateRevision"
         ]
     );
+    let mut rollout_keys = keys(&ds["rollout"]);
+    rollout_keys.sort();
+    assert_eq!(
+        rollout_keys,
+        vec!["conditions", "held", "problems", "rollbackToRevision"]
+    );
+    let mut condition_keys = keys(&ds["rollout"]["conditions"][0]);
+    condition_keys.sort();
+    assert_eq!(condition_keys, vec!["message", "reason", "status", "type"]);
     let mut status_keys = keys(&ds["status"]);
     status_keys.sort();
     assert_eq!(
@@ -364,4 +374,57 @@ items:
         stderr.contains("warning: DaemonSet default/agent: rolling update: couldn't get unavailable numbers"),
         "{stderr}"
     );
+}
+
+/// The example dump with `annotation` added to the DaemonSet.
+fn example_with_annotation(annotation: &str) -> String {
+    let dump = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rolling-12-nodes.yaml"))
+        .expect("the example is readable");
+    let marker = "      deprecated.daemonset.template.generation: '2'\n";
+    assert!(dump.contains(marker), "the example's DaemonSet annotations moved");
+    dump.replacen(marker, &format!("{marker}      {annotation}\n"), 1)
+}
+
+// README "Rollout controls": `plan` names the control that holds each node.
+#[test]
+fn plan_explains_the_nodes_a_partition_holds() {
+    let dump = example_with_annotation("daemonroll.io/partition: '4'");
+    let output = daemonroll(&["plan", "-f", "-", "--now", NOW, "-o", "json"], Some(&dump));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ds = &plan["daemonSets"][0];
+    assert_eq!(ds["rollout"]["held"]["partition"], 4, "{}", ds["rollout"]);
+    let held: Vec<&str> = ds["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .filter(|node| {
+            node["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("daemonroll.io/partition"))
+        })
+        .map(|node| node["node"].as_str().expect("node name"))
+        .collect();
+    assert_eq!(held.len(), 4, "{}", ds["nodes"]);
+    let table = daemonroll(&["plan", "-f", "-", "--now", NOW], Some(&dump));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("held by rollout controls: partition 4"), "{table}");
+    assert!(table.contains("Progressing="), "{table}");
+}
+
+#[test]
+fn plan_reports_an_invalid_annotation_and_holds_the_rollout() {
+    let dump = example_with_annotation("daemonroll.io/partition: 'most'");
+    let output = daemonroll(&["plan", "-f", "-", "--now", NOW, "-o", "json"], Some(&dump));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ds = &plan["daemonSets"][0];
+    let problems = strings(&ds["rollout"]["problems"]);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].contains("daemonroll.io/partition") && problems[0].contains("\"most\""),
+        "{problems:?}"
+    );
+    assert_eq!(strings(&ds["deletePods"]), Vec::<&str>::new());
+    assert_eq!(ds["rollout"]["conditions"][0]["reason"], "InvalidAnnotation");
 }

@@ -8,7 +8,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::planner::rollout::RolloutReport;
+use crate::planner::rollout::hold::HOLD_KINDS;
 use crate::snapshot::{ObjectKey, StatusCounts};
+
+fn held_labels(key: &ObjectKey, hold: &'static str) -> HeldLabels {
+    HeldLabels {
+        namespace: key.namespace.clone(),
+        name: key.name.clone(),
+        hold,
+    }
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -26,6 +36,14 @@ pub struct ErrorLabels {
 pub struct DaemonSetLabels {
     pub namespace: String,
     pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HeldLabels {
+    pub namespace: String,
+    pub name: String,
+    /// A `Hold::kind`: paused, partition, canary, other-domain, … (README "Rollout controls").
+    pub hold: &'static str,
 }
 
 impl DaemonSetLabels {
@@ -50,6 +68,10 @@ pub struct Metrics {
     pub available: Family<DaemonSetLabels, Gauge>,
     pub unavailable: Family<DaemonSetLabels, Gauge>,
     pub rollout_in_progress: Family<DaemonSetLabels, Gauge>,
+    pub rollout_paused: Family<DaemonSetLabels, Gauge>,
+    pub rollout_held_nodes: Family<HeldLabels, Gauge>,
+    pub rollouts_failed: Family<DaemonSetLabels, Counter>,
+    pub rollbacks: Family<DaemonSetLabels, Counter>,
     pub leader: Gauge,
     pub expectations_pending: Gauge,
 }
@@ -68,6 +90,10 @@ impl Default for Metrics {
             available: Family::default(),
             unavailable: Family::default(),
             rollout_in_progress: Family::default(),
+            rollout_paused: Family::default(),
+            rollout_held_nodes: Family::default(),
+            rollouts_failed: Family::default(),
+            rollbacks: Family::default(),
             leader: Gauge::default(),
             expectations_pending: Gauge::default(),
             registry: Registry::default(),
@@ -111,6 +137,27 @@ impl Default for Metrics {
             metrics.rollout_in_progress.clone(),
         );
         registry.register(
+            "daemonset_rollout_paused",
+            "1 while the DaemonSet's rollout is paused (daemonroll.io/paused)",
+            metrics.rollout_paused.clone(),
+        );
+        registry.register(
+            "daemonset_rollout_held_nodes",
+            "Nodes on an old pod that a rollout control holds, by hold; progress-deadline, \
+             updated-node-not-ready and invalid-control block the rollout",
+            metrics.rollout_held_nodes.clone(),
+        );
+        registry.register(
+            "daemonset_rollouts_failed",
+            "Rollouts stopped by daemonroll.io/progress-deadline",
+            metrics.rollouts_failed.clone(),
+        );
+        registry.register(
+            "daemonset_rollbacks",
+            "Templates restored by daemonroll.io/on-failure: rollback",
+            metrics.rollbacks.clone(),
+        );
+        registry.register(
             "leader",
             "1 while this process holds the leader lease",
             metrics.leader.clone(),
@@ -146,6 +193,29 @@ impl Metrics {
         self.rollout_in_progress.get_or_create(&labels).set(i64::from(!done));
     }
 
+    /// Records what the rollout controls did in a sync.
+    pub fn record_rollout(&self, key: &ObjectKey, report: &RolloutReport<'_>, failed_now: bool) {
+        let labels = DaemonSetLabels::of(key);
+        self.rollout_paused
+            .get_or_create(&labels)
+            .set(i64::from(report.controls.paused));
+        for hold in HOLD_KINDS {
+            let held = report.held.get(hold).copied().unwrap_or(0) as i64;
+            let labels = held_labels(key, hold);
+            if held == 0 {
+                self.rollout_held_nodes.remove(&labels);
+            } else {
+                self.rollout_held_nodes.get_or_create(&labels).set(held);
+            }
+        }
+        if failed_now {
+            self.rollouts_failed.get_or_create(&labels).inc();
+        }
+        if report.rollback.is_some() {
+            self.rollbacks.get_or_create(&labels).inc();
+        }
+    }
+
     /// Drops a deleted DaemonSet's gauges.
     pub fn forget(&self, key: &ObjectKey) {
         let labels = DaemonSetLabels::of(key);
@@ -155,8 +225,12 @@ impl Metrics {
             &self.available,
             &self.unavailable,
             &self.rollout_in_progress,
+            &self.rollout_paused,
         ] {
             family.remove(&labels);
+        }
+        for hold in HOLD_KINDS {
+            self.rollout_held_nodes.remove(&held_labels(key, hold));
         }
     }
 

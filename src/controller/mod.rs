@@ -46,6 +46,8 @@ pub struct Controller {
     last_status_write: Mutex<HashMap<ObjectKey, Instant>>,
     /// Consecutive failed reconciles of each DaemonSet, for the retry delay.
     failures: Mutex<HashMap<ObjectKey, u32>>,
+    /// Per DaemonSet (with its uid): the `daemonroll.io/` annotation values that last parsed.
+    last_good_controls: Mutex<HashMap<ObjectKey, (String, crate::snapshot::Labels)>>,
     /// How many kinds have completed their first list.
     synced_kinds: signal::Sender<usize>,
     metrics: Arc<Metrics>,
@@ -84,6 +86,7 @@ impl Controller {
             executor,
             last_status_write: Mutex::default(),
             failures: Mutex::default(),
+            last_good_controls: Mutex::default(),
             synced_kinds: signal::Sender::new(0),
             metrics,
         })
@@ -109,6 +112,7 @@ impl Controller {
     fn forget(&self, key: &ObjectKey) {
         self.last_status_write.lock().remove(key);
         self.failures.lock().remove(key);
+        self.last_good_controls.lock().remove(key);
         self.metrics.forget(key);
     }
 }

@@ -98,9 +98,16 @@ impl Controller {
         };
         snapshot.expectations_satisfied = satisfied;
         snapshot.burst_replicas = self.options.burst_replicas;
+        snapshot.last_good_controls = self
+            .last_good_controls
+            .lock()
+            .get(key)
+            .filter(|(uid, _)| *uid == snapshot.daemon_set.uid)
+            .map(|(_, good)| good.clone());
 
         let plan = planner::plan(&snapshot);
         self.report(key, &plan);
+        self.remember_controls(key, &plan);
         let (write_status, status_wait) = self.status_spacing(key, &plan, started);
         let result = self.executor.apply(key, &plan, write_status).await;
         // Upstream advances a node's failed-pod backoff when manage picks the pod, whatever the delete
@@ -132,6 +139,25 @@ impl Controller {
         }
         for event in plan.events.iter().filter(|e| e.warning) {
             tracing::warn!(ds = %key, reason = event.reason, "{}", event.message);
+        }
+        for event in plan.events.iter().filter(|e| !e.warning) {
+            tracing::info!(ds = %key, reason = event.reason, "{}", event.message);
+        }
+        let failed_now = plan
+            .events
+            .iter()
+            .any(|event| event.reason == "ProgressDeadlineExceeded");
+        self.metrics.record_rollout(key, &plan.rollout, failed_now);
+    }
+
+    /// Keeps the control values that parsed, for the next sync of the same DaemonSet.
+    fn remember_controls(&self, key: &ObjectKey, plan: &Plan<'_>) {
+        let mut memory = self.last_good_controls.lock();
+        if plan.rollout.good_annotations.is_empty() {
+            memory.remove(key);
+        } else {
+            let uid = plan.daemon_set.uid.clone();
+            memory.insert(key.clone(), (uid, plan.rollout.good_annotations.clone()));
         }
     }
 

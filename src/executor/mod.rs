@@ -9,6 +9,7 @@ pub mod events;
 mod history;
 mod ownership;
 mod pods;
+mod rollout;
 
 use std::sync::Arc;
 
@@ -67,7 +68,8 @@ pub struct Executor {
 }
 
 /// The status patch; `metadata.uid` makes it fail on a same-named successor of the DaemonSet.
-fn status_json(uid: &str, status: &DaemonSetStatusView) -> Value {
+/// `conditions` replaces the whole list (merge patch), so it carries the other writers' conditions too.
+fn status_json(uid: &str, status: &DaemonSetStatusView, conditions: Option<Vec<Value>>) -> Value {
     let counts = &status.counts;
     let mut body = json!({
         "observedGeneration": status.observed_generation,
@@ -82,7 +84,40 @@ fn status_json(uid: &str, status: &DaemonSetStatusView) -> Value {
     if let Some(collisions) = status.collision_count {
         body["collisionCount"] = json!(collisions);
     }
+    if let Some(conditions) = conditions {
+        body["conditions"] = Value::Array(conditions);
+    }
     json!({ "metadata": {"uid": uid}, "status": body })
+}
+
+/// The conditions to write: daemonroll's, and the stored ones of other types as they are.
+fn conditions_json(plan: &Plan<'_>) -> Option<Vec<Value>> {
+    let ours = plan.rollout.conditions.as_ref()?;
+    let time = |t: Option<crate::snapshot::Timestamp>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let mut list: Vec<Value> = ours
+        .iter()
+        .map(|condition| {
+            json!({
+                "type": condition.type_,
+                "status": condition.status,
+                "reason": condition.reason,
+                "message": condition.message,
+                "lastTransitionTime": time(Some(condition.last_transition_time)),
+            })
+        })
+        .collect();
+    for other in &plan.daemon_set.conditions {
+        if ours.iter().all(|condition| condition.type_ != other.type_) {
+            list.push(json!({
+                "type": other.type_,
+                "status": other.status,
+                "reason": other.reason,
+                "message": other.message,
+                "lastTransitionTime": time(other.last_transition_time),
+            }));
+        }
+    }
+    Some(list)
 }
 
 impl Executor {
@@ -149,6 +184,10 @@ impl Executor {
         // Upstream: updateDaemonSet cleans up history only after manage and the rolling update succeeded.
         if pod_error.is_none() {
             history::prune(self, plan).await?;
+            if rollout::apply(self, plan).await? {
+                // The template changed: the status of the old one is not worth writing.
+                return Ok(Applied::Written(written));
+            }
         }
         if let Some(update) = plan.status.filter(|update| update.changed && write_status) {
             self.write_status(plan, &update.status).await?;
@@ -196,7 +235,11 @@ impl Executor {
         let path = format!("{}/status", daemon_set_path(&ds.namespace, &ds.name));
         match self
             .api
-            .patch(&path, PatchKind::Merge, &status_json(&ds.uid, status))
+            .patch(
+                &path,
+                PatchKind::Merge,
+                &status_json(&ds.uid, status, conditions_json(plan)),
+            )
             .await
         {
             Ok(_) => Ok(()),
@@ -219,6 +262,8 @@ fn writes_objects(plan: &Plan<'_>, history: &HistoryPlan<'_>) -> bool {
         || !history.label_with_name.is_empty()
         || !history.duplicates.is_empty()
         || !matches!(history.current, CurrentRevision::Existing { renumber_to: None, .. })
+        || plan.rollout.rollback.is_some()
+        || plan.rollout.mark_complete.is_some()
 }
 
 #[cfg(test)]
@@ -241,7 +286,7 @@ mod tests {
             observed_generation: 4,
             collision_count: None,
         };
-        let body = status_json("u1", &status);
+        let body = status_json("u1", &status, None);
         assert_eq!(body["status"]["desiredNumberScheduled"], 3);
         assert_eq!(body["status"]["numberMisscheduled"], 1);
         assert_eq!(body["status"]["observedGeneration"], 4);
@@ -250,7 +295,7 @@ mod tests {
             collision_count: Some(2),
             ..status
         };
-        assert_eq!(status_json("u1", &bumped)["status"]["collisionCount"], 2);
+        assert_eq!(status_json("u1", &bumped, None)["status"]["collisionCount"], 2);
         assert_eq!(body["metadata"]["uid"], "u1", "the patch is for this DaemonSet only");
     }
 }

@@ -22,6 +22,30 @@ pub struct DaemonSetPlan {
     pub delete_pods: Vec<String>,
     pub status: StatusDocument,
     pub nodes: Vec<NodeDocument>,
+    pub rollout: RolloutDocument,
+}
+
+/// What the rollout controls do in this sync (ARCHITECTURE.md, "The `plan -o json` contract").
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutDocument {
+    /// Nodes on an old pod held by each control (`Hold::kind`), sorted by kind.
+    pub held: std::collections::BTreeMap<&'static str, usize>,
+    /// Annotations whose value does not parse, in words.
+    pub problems: Vec<String>,
+    pub conditions: Vec<ConditionDocument>,
+    /// The revision number a failed rollout is rolled back to this sync.
+    pub rollback_to_revision: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionDocument {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub status: &'static str,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +101,23 @@ impl DaemonSetPlan {
                     reason: note.reason.to_string(),
                 })
                 .collect(),
+            rollout: RolloutDocument {
+                held: plan.rollout.held.clone(),
+                problems: plan.rollout.problems.iter().map(ToString::to_string).collect(),
+                conditions: plan
+                    .rollout
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .map(|condition| ConditionDocument {
+                        type_: condition.type_,
+                        status: condition.status,
+                        reason: condition.reason,
+                        message: condition.message.clone(),
+                    })
+                    .collect(),
+                rollback_to_revision: plan.rollout.rollback.as_ref().map(|rollback| rollback.to.revision),
+            },
         }
     }
 }

@@ -20,6 +20,37 @@ pub fn render(plans: &[Plan<'_>], all_nodes: bool) -> String {
     out
 }
 
+/// The rollout controls' part: held nodes by control and the Progressing condition, when a control is set.
+fn render_rollout(out: &mut String, plan: &Plan<'_>) {
+    let rollout = &plan.rollout;
+    if !rollout.held.is_empty() {
+        let held: Vec<String> = rollout
+            .held
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect();
+        let _ = writeln!(out, "  held by rollout controls: {}", held.join(", "));
+    }
+    for problem in &rollout.problems {
+        let _ = writeln!(out, "  ! {problem}");
+    }
+    if let Some(rollback) = &rollout.rollback {
+        let _ = writeln!(
+            out,
+            "  ! rollback to revision {}: {}",
+            rollback.to.revision, rollback.reason
+        );
+    }
+    let uses_controls = crate::planner::rollout::uses_controls(plan.daemon_set);
+    if let Some([progressing, _]) = rollout.conditions.as_ref().filter(|_| uses_controls) {
+        let _ = writeln!(
+            out,
+            "  Progressing={} {}: {}",
+            progressing.status, progressing.reason, progressing.message
+        );
+    }
+}
+
 fn render_one(out: &mut String, plan: &Plan<'_>, all_nodes: bool) {
     let daemon_set = plan.daemon_set;
     let counts = resulting_status(plan).counts;
@@ -57,6 +88,7 @@ fn render_one(out: &mut String, plan: &Plan<'_>, all_nodes: bool) {
     for problem in &plan.problems {
         let _ = writeln!(out, "  ! {problem}");
     }
+    render_rollout(out, plan);
     let shown: Vec<_> = plan
         .nodes
         .iter()

@@ -114,6 +114,13 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// A hostPort on the first container (two pods of the template cannot share a node).
+    pub fn host_port(mut self, port: i64) -> Self {
+        self.0["spec"]["template"]["spec"]["containers"][0]["ports"] =
+            json!([{"containerPort": port, "hostPort": port, "protocol": "TCP"}]);
+        self
+    }
+
     /// A label on the DaemonSet itself (what `--selector` matches).
     pub fn label(mut self, key: &str, value: &str) -> Self {
         self.0["metadata"]["labels"][key] = json!(value);

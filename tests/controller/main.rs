@@ -9,6 +9,7 @@ mod support;
 
 mod backoff;
 mod claims;
+mod controls;
 mod demo;
 mod failures;
 mod ha;

@@ -35,6 +35,22 @@ pub enum Hold<'s> {
     RollingBack,
 }
 
+/// Every `Hold::kind`, for metrics that must reset the kinds a sync no longer reports.
+pub const HOLD_KINDS: [&str; 12] = [
+    "paused",
+    "partition",
+    "canary",
+    "other-domain",
+    "domain-budget",
+    "soaking",
+    "wave-in-flight",
+    "progress-deadline",
+    "node-not-ready",
+    "updated-node-not-ready",
+    "invalid-control",
+    "rolling-back",
+];
+
 impl Hold<'_> {
     /// A stable name, for metrics labels and the JSON plan.
     pub fn kind(&self) -> &'static str {

@@ -159,14 +159,8 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
             Err(error) => rollback_error = Some(error),
         }
     }
-    let mut problems: Vec<String> = input.parsed.problems.iter().map(ToString::to_string).collect();
-    if input.surge_guarded {
-        problems.push(
-            "the template uses hostPorts, so a surge pod could never start beside the old one: \
-             pods are replaced without surging, as many at a time as maxSurge allowed"
-                .to_string(),
-        );
-    }
+    let problems: Vec<String> = input.parsed.problems.iter().map(ToString::to_string).collect();
+    let guard = input.surge_guarded.then_some(SURGE_GUARD);
     let revision = input
         .revision_number
         .map_or_else(|| input.update_hash.to_string(), |n| n.to_string());
@@ -181,6 +175,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         rolled_back: rolled_back.clone(),
         rollback_error,
         problems: &problems,
+        guard,
         max_unavailable: input.max_unavailable,
     };
     let conditions = conditions::compute(&facts, &daemon_set.conditions, input.now);
@@ -236,28 +231,41 @@ pub fn uses_controls(daemon_set: &DaemonSetView) -> bool {
         .any(|(key, _)| key.starts_with(controls::PREFIX))
 }
 
+/// Said in the Progressing message and a Warning Event when the hostPort guard applies.
+const SURGE_GUARD: &str = "surge disabled: the template uses hostPorts, so a surge pod could never \
+     start beside the old one; pods are replaced without surging, as many at a time as maxSurge allowed";
+
 /// Events for a Progressing transition (reason or status changed, or a new problem), only on
 /// DaemonSets that use a control: without annotations daemonroll records upstream's Events only.
+/// The hostPort guard's Warning is recorded while the stored condition does not say it yet.
 fn transition_events(
     daemon_set: &DaemonSetView,
     conditions: &[Condition; 2],
     parsed: &ParsedControls,
     surge_guarded: bool,
 ) -> Vec<PlannedEvent> {
-    if !(uses_controls(daemon_set) || surge_guarded || !parsed.problems.is_empty()) {
-        return Vec::new();
-    }
     let progressing = &conditions[0];
     let stored = conditions::stored(&daemon_set.conditions, PROGRESSING);
+    let mut events = Vec::new();
+    if surge_guarded && stored.is_none_or(|stored| !stored.message.contains(SURGE_GUARD)) {
+        events.push(PlannedEvent {
+            warning: true,
+            reason: "SurgeDisabled",
+            message: SURGE_GUARD.to_string(),
+        });
+    }
+    if !(uses_controls(daemon_set) || !parsed.problems.is_empty()) {
+        return events;
+    }
     let changed = progressing.differs_from(stored)
         || (progressing.reason == "InvalidAnnotation"
             && stored.is_some_and(|stored| stored.message != progressing.message));
-    if !changed {
-        return Vec::new();
+    if changed {
+        events.push(PlannedEvent {
+            warning: progressing.is_warning(),
+            reason: progressing.reason,
+            message: progressing.message.clone(),
+        });
     }
-    vec![PlannedEvent {
-        warning: progressing.is_warning(),
-        reason: progressing.reason,
-        message: progressing.message.clone(),
-    }]
+    events
 }

@@ -1,0 +1,263 @@
+//! The rollout controls end to end, driven only by `kubectl annotate` the way an operator would,
+//! with the ARCHITECTURE.md invariants replayed over every write (README "Rollout controls").
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::support::*;
+
+const NODES: usize = 12;
+
+/// A cluster of 12 nodes running `agent` at agent:1, rolled out, with the controller running.
+async fn rolled_out_agent(daemon_set: DaemonSetBuilder) -> Option<(Cluster, Running)> {
+    if !kubectl_installed() {
+        eprintln!("kubectl is not installed: skipping");
+        return None;
+    }
+    let cluster = Cluster::with_nodes(NODES).pods_ready_after(millis(200)).start().await;
+    let controller = cluster.start_controller();
+    cluster.create_daemon_set(daemon_set.image("agent:1")).await;
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    Some((cluster, controller))
+}
+
+fn annotate(cluster: &Cluster, annotation: &str) {
+    cluster.kubectl_ok(&["annotate", "--overwrite", "ds/agent", annotation]);
+}
+
+/// The nodes whose live pod runs `image`, sorted.
+async fn nodes_running(cluster: &Cluster, image: &str) -> Vec<String> {
+    let mut nodes: Vec<String> = cluster
+        .pods()
+        .await
+        .iter()
+        .filter(|pod| !is_terminating(pod) && pod_image(pod) == image)
+        .map(pod_node)
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+async fn progressing_reason(cluster: &Cluster) -> String {
+    let ds = cluster.get_daemon_set("agent").await;
+    let conditions = ds["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    conditions
+        .iter()
+        .find(|condition| condition["type"] == "Progressing")
+        .and_then(|condition| condition["reason"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn wait_for_reason(cluster: &Cluster, reason: &str, limit: std::time::Duration) {
+    cluster
+        .wait_until(&format!("Progressing reason {reason}"), limit, || async {
+            progressing_reason(cluster).await == reason
+        })
+        .await;
+}
+
+fn budget(unavailable: usize) -> Budget {
+    Budget::rolling("agent").nodes(NODES).at_most_unavailable(unavailable)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_rollout_deletes_no_pod_for_10s_and_resumes_when_unpaused() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/paused=true");
+    cluster.set_image("agent", "agent:2").await;
+    wait_for_reason(&cluster, "Paused", secs(10)).await;
+    let paused = cluster.mark();
+    tokio::time::sleep(secs(10)).await;
+    let while_paused = cluster.check_invariants_since(paused, &budget(1));
+    assert_eq!(while_paused.pod_deletes, 0, "{}", cluster.pod_writes_since(paused));
+    assert_eq!(nodes_running(&cluster, "agent:2").await, Vec::<String>::new());
+
+    annotate(&cluster, "daemonroll.io/paused-");
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    assert_eq!(nodes_running(&cluster, "agent:2").await, node_names(NODES));
+    let replay = cluster.check_invariants_since(start, &budget(1));
+    assert_eq!(replay.pod_deletes, NODES);
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_of_3_on_12_nodes_keeps_exactly_3_old_pods_then_none_at_partition_0() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent").max_unavailable(2)).await else {
+        return;
+    };
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/partition=3");
+    cluster.set_image("agent", "agent:2").await;
+    wait_for_reason(&cluster, "PartitionHeld", secs(30)).await;
+    tokio::time::sleep(secs(2)).await;
+    // The kept nodes are the tail of the rollout order (node names here).
+    assert_eq!(
+        nodes_running(&cluster, "agent:1").await,
+        ["node-010", "node-011", "node-012"]
+    );
+    annotate(&cluster, "daemonroll.io/partition=0");
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    assert_eq!(nodes_running(&cluster, "agent:1").await, Vec::<String>::new());
+    cluster.check_invariants_since(start, &budget(2));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_selector_rolls_exactly_the_matching_nodes() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    for node in ["node-003", "node-007"] {
+        cluster.node(node).label("canary", "true");
+    }
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/rollout-node-selector=canary=true");
+    cluster.set_image("agent", "agent:2").await;
+    wait_for_reason(&cluster, "CanaryHeld", secs(30)).await;
+    tokio::time::sleep(secs(2)).await;
+    assert_eq!(nodes_running(&cluster, "agent:2").await, ["node-003", "node-007"]);
+    let replay = cluster.check_invariants_since(start, &budget(1));
+    assert_eq!(replay.pod_deletes, 2, "{}", cluster.pod_writes_since(start));
+    controller.stop().await;
+}
+
+/// Zones with a node in flight (no live pod, or a new pod not yet Ready) after each pod write.
+fn zones_in_flight_at_each_write(cluster: &Cluster, since: Mark, zones: &BTreeMap<String, String>) -> Vec<usize> {
+    let mut pods: BTreeMap<String, Value> = BTreeMap::new();
+    let mut counts = Vec::new();
+    for record in cluster.timeline() {
+        if record.kind != "Pod" {
+            continue;
+        }
+        let gone = record.verb == "delete" && record.event == daemonroll::sim::store::EventType::Deleted;
+        if gone {
+            pods.remove(&record.name);
+        } else {
+            pods.insert(record.name.clone(), (*record.object).clone());
+        }
+        if record.resource_version <= since.0 {
+            continue;
+        }
+        let mut in_flight = BTreeSet::new();
+        for (node, zone) in zones {
+            let live: Vec<&Value> = pods
+                .values()
+                .filter(|pod| pod_node(pod) == *node && !is_terminating(pod))
+                .collect();
+            if live.is_empty() || live.iter().any(|pod| pod_image(pod) == "agent:2" && !is_ready(pod)) {
+                in_flight.insert(zone.clone());
+            }
+        }
+        counts.push(in_flight.len());
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent").max_unavailable(3)).await else {
+        return;
+    };
+    let zones: BTreeMap<String, String> = cluster
+        .list("/api/v1/nodes")
+        .await
+        .iter()
+        .map(|node| {
+            let name = text(node, "/metadata/name").to_string();
+            let zone = text(node, "/metadata/labels/topology.kubernetes.io~1zone").to_string();
+            (name, zone)
+        })
+        .collect();
+    assert_eq!(
+        zones.values().collect::<BTreeSet<_>>().len(),
+        3,
+        "three zones: {zones:?}"
+    );
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/topology-key=topology.kubernetes.io/zone");
+    cluster.set_image("agent", "agent:2").await;
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(40))
+        .await;
+    let in_flight = zones_in_flight_at_each_write(&cluster, start, &zones);
+    assert!(!in_flight.is_empty());
+    assert_eq!(
+        in_flight.iter().max(),
+        Some(&1),
+        "zones in flight per write: {in_flight:?}"
+    );
+    cluster.check_invariants_since(start, &budget(3));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_never_becomes_ready_is_rolled_back_to_the_previous_revision() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    cluster.image_crash_loops("agent:broken");
+    annotate(&cluster, "daemonroll.io/progress-deadline=3s");
+    annotate(&cluster, "daemonroll.io/on-failure=rollback");
+    let start = cluster.mark();
+    cluster.set_image("agent", "agent:broken").await;
+    wait_for_reason(&cluster, "RolledBack", secs(30)).await;
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    assert_eq!(nodes_running(&cluster, "agent:1").await, node_names(NODES));
+    let ds = cluster.get_daemon_set("agent").await;
+    assert_eq!(ds["spec"]["template"]["spec"]["containers"][0]["image"], "agent:1");
+    let reason = text(&ds, "/metadata/annotations/daemonroll.io~1rollback-reason");
+    assert!(
+        reason.contains("not available within the progress deadline"),
+        "{reason}"
+    );
+    assert_eq!(progressing_reason(&cluster).await, "RolledBack");
+    assert!(cluster.event_reasons().await.iter().any(|r| r == "RollingBack"));
+    // One node at a time (maxUnavailable 1): only one broken pod was ever started.
+    let replay = cluster.check_invariants_since(start, &budget(1));
+    assert_eq!(replay.pod_deletes, 2, "{}", cluster.pod_writes_since(start));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_with_host_ports_under_max_surge_rolls_without_surging() {
+    let builder = daemon_set("agent").max_unavailable(0).max_surge(1).host_port(9100);
+    let Some((cluster, controller)) = rolled_out_agent(builder).await else {
+        return;
+    };
+    let start = cluster.mark();
+    // kubectl's strategic merge keeps the container's ports (a merge patch would drop them).
+    cluster.kubectl_ok(&["set", "image", "ds/agent", "agent=agent:2"]);
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    // Not `.surge()`: one pod per node at every write.
+    let replay = cluster.check_invariants_since(start, &budget(1));
+    assert_eq!(replay.max_pods_on_a_node, 1);
+    assert!(cluster.event_reasons().await.iter().any(|r| r == "SurgeDisabled"));
+    controller.stop().await;
+}
