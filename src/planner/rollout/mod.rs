@@ -184,7 +184,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         && !input.update_hash.is_empty()
         && daemon_set.annotations.get(controls::LAST_COMPLETE_REVISION) != Some(input.update_hash))
     .then(|| input.update_hash.to_string());
-    let events = transition_events(daemon_set, &conditions, &input.parsed, input.surge_guarded);
+    let events = transition_events(daemon_set, &conditions, input.surge_guarded);
     let report = RolloutReport {
         failed: gate.failure.is_some(),
         controls: input.parsed.controls,
@@ -241,7 +241,6 @@ const SURGE_GUARD: &str = "surge disabled: the template uses hostPorts, so a sur
 fn transition_events(
     daemon_set: &DaemonSetView,
     conditions: &[Condition; 2],
-    parsed: &ParsedControls,
     surge_guarded: bool,
 ) -> Vec<PlannedEvent> {
     let progressing = &conditions[0];
@@ -254,7 +253,8 @@ fn transition_events(
             message: SURGE_GUARD.to_string(),
         });
     }
-    if !(uses_controls(daemon_set) || !parsed.problems.is_empty()) {
+    // Problems come from daemonroll.io/ annotations, so they imply a control.
+    if !uses_controls(daemon_set) {
         return events;
     }
     let changed = progressing.differs_from(stored)
