@@ -189,7 +189,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         && !input.update_hash.is_empty()
         && daemon_set.annotations.get(controls::LAST_COMPLETE_REVISION) != Some(input.update_hash))
     .then(|| input.update_hash.to_string());
-    let events = transition_events(daemon_set, &conditions, &input.parsed, input.surge_guarded);
+    let events = transition_events(daemon_set, &conditions, &problems, input.surge_guarded);
     let report = RolloutReport {
         failed: gate.failure.is_some(),
         controls: input.parsed.controls,
@@ -238,20 +238,23 @@ pub fn uses_controls(daemon_set: &DaemonSetView) -> bool {
 
 /// Events for a Progressing transition (reason or status changed, or a new problem), only on
 /// DaemonSets that use a control: without annotations daemonroll records upstream's Events only.
+/// `problems` are the texts the InvalidAnnotation message starts with; only a change in them is a
+/// new problem (the rest of the message is progress, which changes every few syncs).
 fn transition_events(
     daemon_set: &DaemonSetView,
     conditions: &[Condition; 2],
-    parsed: &ParsedControls,
+    problems: &[String],
     surge_guarded: bool,
 ) -> Vec<PlannedEvent> {
-    if !(uses_controls(daemon_set) || surge_guarded || !parsed.problems.is_empty()) {
+    if !(uses_controls(daemon_set) || surge_guarded || !problems.is_empty()) {
         return Vec::new();
     }
     let progressing = &conditions[0];
     let stored = conditions::stored(&daemon_set.conditions, PROGRESSING);
+    let problems_prefix = format!("{}; ", problems.join("; "));
     let changed = progressing.differs_from(stored)
         || (progressing.reason == "InvalidAnnotation"
-            && stored.is_some_and(|stored| stored.message != progressing.message));
+            && stored.is_some_and(|stored| !stored.message.starts_with(&problems_prefix)));
     if !changed {
         return Vec::new();
     }
