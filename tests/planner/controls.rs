@@ -467,6 +467,16 @@ fn max_surge_counts_unavailable_nodes_against_max_unavailable() {
 }
 
 #[test]
+fn max_surge_zero_over_a_surging_spec_rolls_one_node_at_a_time_without_surging() {
+    // max-surge "0" replaces the spec's maxSurge 1; with the spec's maxUnavailable 0 both budgets
+    // are zero, which upstream reads as maxUnavailable 1 (updatedDesiredNodeCounts), not as a stall.
+    let ds = daemon_set("agent").surge(1).annotation(MAX_SURGE, "0");
+    let snapshot = cluster(ds).nodes(nodes(3)).layout("O O O").snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(outcome_of(&plan), writes(&[], &["old-0"]));
+}
+
+#[test]
 fn manage_keeps_the_surge_pod_beside_the_old_one() {
     // With max-surge a node running an old and a new pod is a surge in flight, not a duplicate:
     // manage prunes nothing and the surge budget is spent (without the annotation manage would

@@ -69,6 +69,11 @@ pub fn budgets<'s>(
     let mut budgets = rolling_budgets(strategy, desired)?;
     if let Some(amount) = controls.max_surge {
         budgets.max_surge = amount.of_rounded_up(desired.max(0) as usize) as i64;
+        // Upstream's rule for both budgets zero still holds once the annotation replaced maxSurge
+        // (`max-surge: "0"` over a spec with maxUnavailable 0 must not stall the rollout).
+        if desired > 0 && budgets.max_surge == 0 && budgets.max_unavailable == 0 {
+            budgets.max_unavailable = 1;
+        }
     }
     if host_ports && budgets.max_surge > 0 {
         // The surge pod could never start beside the old one: the same number of nodes roll
