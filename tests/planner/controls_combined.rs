@@ -112,6 +112,22 @@ fn a_canary_with_topology_rolls_matching_nodes_one_domain_at_a_time() {
     assert_eq!(progressing(&plan), ("True", "CanaryHeld"));
 }
 
+// ---------------------------------------------------------------- surge + waves
+
+#[test]
+fn a_surge_pod_not_yet_available_is_a_wave_in_flight() {
+    // node-0 surges (old-0 still serves, new-0 not Ready): the wave is in flight, so the spare
+    // maxUnavailable 1 that max-surge runs beside deletes no other old pod until it is available.
+    let ds = daemon_set("agent")
+        .max_unavailable(1)
+        .annotation(MAX_SURGE, "1")
+        .annotation(WAVE_INTERVAL, "5m");
+    let snapshot = cluster(ds).nodes(nodes(3)).layout("On O O").snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(outcome_of(&plan), writes(&[], &[]));
+    assert_eq!(held_on(&plan, "node-1"), Some(Hold::WaveInFlight));
+}
+
 // ---------------------------------------------------------------- progress deadline + rollback
 
 /// An older template of "agent", as revision data.
