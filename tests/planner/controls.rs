@@ -1,8 +1,9 @@
 //! Rollout controls (issue 11), one `daemonroll.io/` annotation at a time: pause, partition, the
-//! canary selector, topology domains, waves, max-surge beside maxUnavailable, the progress deadline,
-//! NotReady nodes and the hostPort surge guard. Each test states its rule and the outcome of ONE
-//! real sync, worked out by hand from src/planner/rollout (gate.rs, mod.rs, conditions.rs) and
-//! rolling.rs. Combinations, bad values, rollback and the no-annotation case: controls_combined.rs.
+//! canary selector, topology domains, waves, max-surge beside maxUnavailable, the progress deadline
+//! and NotReady nodes. Each test states its rule and the outcome of ONE real sync, worked out by
+//! hand from src/planner/rollout (gate.rs, mod.rs, conditions.rs) and rolling.rs. Combinations (the
+//! hostPort surge guard included), bad values, rollback and the no-annotation case:
+//! controls_combined.rs.
 
 use std::time::Duration;
 
@@ -601,44 +602,4 @@ fn a_not_ready_node_already_on_the_new_revision_blocks_the_rollout() {
     );
     assert_eq!(progressing(&plan), ("False", "UpdatedNodeNotReady"));
     assert_eq!(event_reasons(&plan), vec![(true, "UpdatedNodeNotReady")]);
-}
-
-// ---------------------------------------------------------------- hostPort guard
-
-#[test]
-fn host_ports_under_max_surge_roll_without_surging() {
-    // A surge pod could never bind the hostPort beside the old pod: maxSurge 1 becomes
-    // maxUnavailable 1, old-0 is deleted and nothing is created; the condition says why.
-    let ds = daemon_set("agent").surge(1).host_port(8080);
-    let snapshot = cluster(ds).nodes(nodes(3)).layout("O O O").snapshot();
-    let plan = planner::plan(&snapshot);
-    assert_eq!(outcome_of(&plan), writes(&[], &["old-0"]));
-    assert!(progressing_message(&plan).contains("hostPorts"));
-    assert_eq!(event_reasons(&plan), vec![(true, "InvalidAnnotation")]);
-}
-
-#[test]
-fn the_host_port_warning_is_recorded_once_not_on_every_sync() {
-    // The Warning marks the transition: a later sync that finds the condition already stored
-    // records no second Event, also after the rollout made progress.
-    let ds = || daemon_set("agent").surge(1).host_port(8080);
-    let first = cluster(ds()).nodes(nodes(3)).layout("O O O").snapshot();
-    let first = planner::plan(&first);
-    assert_eq!(first.events.len(), 1);
-    let stored: Vec<_> = first
-        .rollout
-        .conditions
-        .as_ref()
-        .expect("conditions")
-        .iter()
-        .map(|c| c.to_view())
-        .collect();
-    for layout in ["O O O", "n O O", "N O O"] {
-        let again = cluster(ds().conditions(stored.clone()))
-            .nodes(nodes(3))
-            .layout(layout)
-            .snapshot();
-        let again = planner::plan(&again);
-        assert_eq!(event_reasons(&again), vec![], "{layout}");
-    }
 }

@@ -1,7 +1,7 @@
-//! Rollout controls (issue 11) together: pause with partition, canary with topology, the progress
-//! deadline with `on-failure: rollback`; bad values that never loosen the rollout; and a
-//! DaemonSet without `daemonroll.io/` annotations, whose plan stays upstream's. One real sync each,
-//! worked out by hand from src/planner/rollout.
+//! Rollout controls (issue 11) together: pause with partition, canary with topology, surge with
+//! waves, hostPorts with maxSurge, the progress deadline with `on-failure: rollback`; bad values
+//! that never loosen the rollout; and a DaemonSet without `daemonroll.io/` annotations, whose plan
+//! stays upstream's. One real sync each, worked out by hand from src/planner/rollout.
 
 use daemonroll::planner::rollout::{Hold, RolloutControls};
 use daemonroll::planner::{self, Plan};
@@ -126,6 +126,46 @@ fn a_surge_pod_not_yet_available_is_a_wave_in_flight() {
     let plan = planner::plan(&snapshot);
     assert_eq!(outcome_of(&plan), writes(&[], &[]));
     assert_eq!(held_on(&plan, "node-1"), Some(Hold::WaveInFlight));
+}
+
+// ---------------------------------------------------------------- hostPort guard
+
+#[test]
+fn host_ports_under_max_surge_roll_without_surging() {
+    // A surge pod could never bind the hostPort beside the old pod: maxSurge 1 becomes
+    // maxUnavailable 1, old-0 is deleted and nothing is created; the condition says why.
+    let ds = daemon_set("agent").surge(1).host_port(8080);
+    let snapshot = cluster(ds).nodes(nodes(3)).layout("O O O").snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(outcome_of(&plan), writes(&[], &["old-0"]));
+    assert!(progressing_message(&plan).contains("hostPorts"));
+    assert_eq!(event_reasons(&plan), vec![(true, "InvalidAnnotation")]);
+}
+
+#[test]
+fn the_host_port_warning_is_recorded_once_not_on_every_sync() {
+    // The Warning marks the transition: a later sync that finds the condition already stored
+    // records no second Event, also after the rollout made progress.
+    let ds = || daemon_set("agent").surge(1).host_port(8080);
+    let first = cluster(ds()).nodes(nodes(3)).layout("O O O").snapshot();
+    let first = planner::plan(&first);
+    assert_eq!(first.events.len(), 1);
+    let stored: Vec<_> = first
+        .rollout
+        .conditions
+        .as_ref()
+        .expect("conditions")
+        .iter()
+        .map(|c| c.to_view())
+        .collect();
+    for layout in ["O O O", "n O O", "N O O"] {
+        let again = cluster(ds().conditions(stored.clone()))
+            .nodes(nodes(3))
+            .layout(layout)
+            .snapshot();
+        let again = planner::plan(&again);
+        assert_eq!(event_reasons(&again), vec![], "{layout}");
+    }
 }
 
 // ---------------------------------------------------------------- progress deadline + rollback
