@@ -3,6 +3,8 @@
 
 mod support;
 
+mod controls;
+mod controls_combined;
 mod differential;
 mod eligibility;
 mod history;

@@ -57,44 +57,6 @@ fn check(cases: Vec<Case>) {
     }
 }
 
-/// Pods laid out one whitespace-separated token per node `node-<i>`; each character is one pod:
-/// - `O` old revision, Ready for an hour (available);
-/// - `o` old revision, Running but not Ready;
-/// - `N` current revision, created 30 min ago, Ready for 20 min (available);
-/// - `n` current revision, created a minute ago, not Ready;
-/// - `T` old revision, Ready, terminating;
-/// - `-` no pod.
-///
-/// Old pods are named `old-<i>`, new pods `new-<i>`, terminating ones `gone-<i>` (a second pod of a
-/// kind on the same node gets a `b` suffix).
-fn layout_pods(layout: &str) -> Vec<PodBuilder> {
-    let mut pods = Vec::new();
-    for (i, token) in layout.split_whitespace().enumerate() {
-        let node = format!("node-{i}");
-        let mut seen: Vec<&str> = Vec::new();
-        for symbol in token.chars() {
-            let prefix = match symbol {
-                'O' | 'o' => "old",
-                'N' | 'n' => "new",
-                'T' => "gone",
-                '-' => continue,
-                other => panic!("unknown layout symbol {other:?}"),
-            };
-            let suffix = if seen.contains(&prefix) { "b" } else { "" };
-            seen.push(prefix);
-            let base = pod(&format!("{prefix}-{i}{suffix}")).on(&node);
-            pods.push(match symbol {
-                'O' => base.old(),
-                'o' => base.old().not_ready(),
-                'N' => base.created(ago(1800)).ready_since(ago(1200)),
-                'n' => base.created(ago(60)).not_ready(),
-                _ => base.old().terminating(),
-            });
-        }
-    }
-    pods
-}
-
 /// A cluster of untainted nodes `node-0 … node-<k-1>`, one per layout token.
 fn fleet(daemon_set: DaemonSetBuilder, layout: &str) -> Cluster {
     let count = layout.split_whitespace().count();

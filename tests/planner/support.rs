@@ -8,11 +8,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use daemonroll::history::hash::revision_hash;
 use daemonroll::history::patch::template_patch;
-use daemonroll::planner::{self, NodeAction, Plan};
+use daemonroll::planner::rollout::Hold;
+use daemonroll::planner::{self, NodeAction, Plan, Reason};
 use daemonroll::snapshot::{
-    BackoffEntry, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView,
-    PodPhase, PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot, StatusCounts,
-    TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
+    BackoffEntry, ConditionView, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels,
+    NodeView, PodPhase, PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot,
+    StatusCounts, TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
 };
 use serde_json::{Value, json};
 
@@ -56,6 +57,16 @@ impl NodeBuilder {
             effect: effect.into(),
         });
         self
+    }
+
+    /// The node's Ready condition is False (the kubelet reports a problem or stopped reporting).
+    pub fn not_ready(mut self) -> Self {
+        self.0.ready = Some(false);
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
     }
 
     pub fn build(self) -> NodeView {
@@ -242,6 +253,36 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// A metadata annotation, such as a `daemonroll.io/` rollout control.
+    pub fn annotation(mut self, key: &str, value: &str) -> Self {
+        self.0.annotations.insert(key, value);
+        self
+    }
+
+    /// The first container asks for `port` on the host.
+    pub fn host_port(mut self, port: u16) -> Self {
+        self.0.template["spec"]["containers"][0]["ports"] = json!([{"containerPort": port, "hostPort": port}]);
+        self
+    }
+
+    /// A stored status condition that changed ten minutes ago, with an empty message.
+    pub fn condition(mut self, type_: &str, status: &str, reason: &str) -> Self {
+        self.0.conditions.push(ConditionView {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: String::new(),
+            last_transition_time: Some(ago(600)),
+        });
+        self
+    }
+
+    /// Stored status conditions as an earlier sync computed them (`Condition::to_view`).
+    pub fn conditions(mut self, conditions: Vec<ConditionView>) -> Self {
+        self.0.conditions = conditions;
+        self
+    }
+
     pub fn build(self) -> DaemonSetView {
         self.0
     }
@@ -366,6 +407,15 @@ impl PodBuilder {
         self
     }
 
+    /// Running but not Ready since `since`.
+    pub fn not_ready_since(mut self, since: Timestamp) -> Self {
+        self.view.ready = Some(ReadyCondition {
+            is_true: false,
+            last_transition_time: Some(since),
+        });
+        self
+    }
+
     pub fn phase(mut self, phase: PodPhase) -> Self {
         self.view.phase = phase;
         self
@@ -447,6 +497,58 @@ impl PodBuilder {
     }
 }
 
+// ---------------------------------------------------------------- layouts
+
+/// Pods laid out one whitespace-separated token per node `node-<i>`; each character is one pod:
+/// - `O` old revision, Ready for an hour (available);
+/// - `o` old revision, Running but not Ready;
+/// - `N` current revision, created 30 min ago, Ready for 20 min (available);
+/// - `n` current revision, created a minute ago, not Ready;
+/// - `T` old revision, Ready, terminating;
+/// - `-` no pod.
+///
+/// Old pods are named `old-<i>`, new pods `new-<i>`, terminating ones `gone-<i>` (a second pod of a
+/// kind on the same node gets a `b` suffix).
+pub fn layout_pods(layout: &str) -> Vec<PodBuilder> {
+    let names: Vec<String> = (0..layout.split_whitespace().count())
+        .map(|i| format!("node-{i}"))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    layout_pods_on(&names, layout)
+}
+
+/// As `layout_pods`, token `i` on node `nodes[i]`; pods are named after the node without its
+/// `node-` prefix: `old-3` on `node-3`, `old-a1` on `a1`.
+pub fn layout_pods_on(nodes: &[&str], layout: &str) -> Vec<PodBuilder> {
+    let tokens: Vec<&str> = layout.split_whitespace().collect();
+    assert_eq!(tokens.len(), nodes.len(), "one layout token per node in {layout:?}");
+    let mut pods = Vec::new();
+    for (node, token) in nodes.iter().zip(tokens) {
+        let id = node.strip_prefix("node-").unwrap_or(node);
+        let mut seen: Vec<&str> = Vec::new();
+        for symbol in token.chars() {
+            let prefix = match symbol {
+                'O' | 'o' => "old",
+                'N' | 'n' => "new",
+                'T' => "gone",
+                '-' => continue,
+                other => panic!("unknown layout symbol {other:?}"),
+            };
+            let suffix = if seen.contains(&prefix) { "b" } else { "" };
+            seen.push(prefix);
+            let base = pod(&format!("{prefix}-{id}{suffix}")).on(node);
+            pods.push(match symbol {
+                'O' => base.old(),
+                'o' => base.old().not_ready(),
+                'N' => base.created(ago(1800)).ready_since(ago(1200)),
+                'n' => base.created(ago(60)).not_ready(),
+                _ => base.old().terminating(),
+            });
+        }
+    }
+    pods
+}
+
 // ---------------------------------------------------------------- revisions
 
 /// A revision owned by the DaemonSet holding `data`, labelled with `hash`.
@@ -490,6 +592,7 @@ pub struct Cluster {
     backoff: BTreeMap<String, BackoffEntry>,
     expectations_satisfied: bool,
     burst: Option<usize>,
+    last_good_controls: Option<Labels>,
 }
 
 pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
@@ -501,6 +604,7 @@ pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
         backoff: BTreeMap::new(),
         expectations_satisfied: true,
         burst: None,
+        last_good_controls: None,
     }
 }
 
@@ -542,6 +646,23 @@ impl Cluster {
         self
     }
 
+    /// Pods laid out on the cluster's nodes, one layout token per node in the order the nodes were
+    /// given (see `layout_pods_on`).
+    pub fn layout(mut self, layout: &str) -> Self {
+        let names: Vec<String> = self.nodes.iter().map(|node| node.name.to_string()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.pods.extend(layout_pods_on(&names, layout));
+        self
+    }
+
+    /// A `daemonroll.io/` annotation value that parsed in the previous sync (the controller keeps it).
+    pub fn last_good(mut self, annotation: &str, value: &str) -> Self {
+        self.last_good_controls
+            .get_or_insert_with(Labels::new)
+            .insert(annotation, value);
+        self
+    }
+
     pub fn daemon_set(&self) -> &DaemonSetView {
         &self.daemon_set
     }
@@ -562,6 +683,7 @@ impl Cluster {
         if let Some(burst) = self.burst {
             snapshot.burst_replicas = burst;
         }
+        snapshot.last_good_controls = self.last_good_controls;
         snapshot
     }
 }
@@ -615,4 +737,41 @@ pub fn status_counts(snapshot: &Snapshot) -> StatusCounts {
 
 pub fn action_on(plan: &Plan<'_>, node: &str) -> Option<NodeAction> {
     plan.nodes.iter().find(|note| note.node == node).map(|note| note.action)
+}
+
+/// The rollout control that holds `node` this sync, from the node's note.
+pub fn held_on<'s>(plan: &Plan<'s>, node: &str) -> Option<Hold<'s>> {
+    plan.nodes
+        .iter()
+        .find(|note| note.node == node)
+        .and_then(|note| match note.reason {
+            Reason::Held(hold) => Some(hold),
+            _ => None,
+        })
+}
+
+/// The nodes a control holds this sync, in the plan's node order.
+pub fn held_nodes(plan: &Plan<'_>) -> Vec<String> {
+    plan.nodes
+        .iter()
+        .filter(|note| matches!(note.reason, Reason::Held(_)))
+        .map(|note| note.node.to_string())
+        .collect()
+}
+
+/// (status, reason) of the Progressing condition this sync computes.
+pub fn progressing(plan: &Plan<'_>) -> (&'static str, &'static str) {
+    let conditions = plan.rollout.conditions.as_ref().expect("the sync computes conditions");
+    (conditions[0].status, conditions[0].reason)
+}
+
+/// The Progressing condition's message.
+pub fn progressing_message(plan: &Plan<'_>) -> String {
+    let conditions = plan.rollout.conditions.as_ref().expect("the sync computes conditions");
+    conditions[0].message.clone()
+}
+
+/// (warning, reason) of each Event the sync records.
+pub fn event_reasons(plan: &Plan<'_>) -> Vec<(bool, &'static str)> {
+    plan.events.iter().map(|event| (event.warning, event.reason)).collect()
 }

@@ -313,8 +313,13 @@ fn domain_by_domain<'s>(
 
 /// `wave-interval`: a new wave starts once the previous one is available and has soaked.
 fn waves<'s>(input: &GateInput<'_, 's>, interval: Duration, gate: &mut Gate<'s>) {
+    // A surging node counts as available (its old pod serves) but its wave is not done until the
+    // new pod is available.
     let in_flight = input.states.iter().enumerate().any(|(index, state)| {
-        gate.hold(index).is_none() && gate.charged(index) && state.should_run() && is_unavailable(state)
+        gate.hold(index).is_none()
+            && gate.charged(index)
+            && state.should_run()
+            && (is_unavailable(state) || live_pods(state).any(|pod| pod.updated && !pod.available))
     });
     if in_flight {
         gate.wave_hold = Some(Hold::WaveInFlight);

@@ -69,6 +69,11 @@ pub fn budgets<'s>(
     let mut budgets = rolling_budgets(strategy, desired)?;
     if let Some(amount) = controls.max_surge {
         budgets.max_surge = amount.of_rounded_up(desired.max(0) as usize) as i64;
+        // Upstream's rule for both budgets zero still holds once the annotation replaced maxSurge
+        // (`max-surge: "0"` over a spec with maxUnavailable 0 must not stall the rollout).
+        if desired > 0 && budgets.max_surge == 0 && budgets.max_unavailable == 0 {
+            budgets.max_unavailable = 1;
+        }
     }
     if host_ports && budgets.max_surge > 0 {
         // The surge pod could never start beside the old one: the same number of nodes roll
@@ -184,7 +189,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         && !input.update_hash.is_empty()
         && daemon_set.annotations.get(controls::LAST_COMPLETE_REVISION) != Some(input.update_hash))
     .then(|| input.update_hash.to_string());
-    let events = transition_events(daemon_set, &conditions, input.surge_guarded);
+    let events = transition_events(daemon_set, &conditions, &problems, input.surge_guarded);
     let report = RolloutReport {
         failed: gate.failure.is_some(),
         controls: input.parsed.controls,
@@ -238,9 +243,12 @@ const SURGE_GUARD: &str = "surge disabled: the template uses hostPorts, so a sur
 /// Events for a Progressing transition (reason or status changed, or a new problem), only on
 /// DaemonSets that use a control: without annotations daemonroll records upstream's Events only.
 /// The hostPort guard's Warning is recorded while the stored condition does not say it yet.
+/// `problems` are the texts the InvalidAnnotation message starts with; only a change in them is a
+/// new problem (the rest of the message is progress, which changes every few syncs).
 fn transition_events(
     daemon_set: &DaemonSetView,
     conditions: &[Condition; 2],
+    problems: &[String],
     surge_guarded: bool,
 ) -> Vec<PlannedEvent> {
     let progressing = &conditions[0];
@@ -257,9 +265,10 @@ fn transition_events(
     if !uses_controls(daemon_set) {
         return events;
     }
+    let problems_prefix = format!("{}; ", problems.join("; "));
     let changed = progressing.differs_from(stored)
         || (progressing.reason == "InvalidAnnotation"
-            && stored.is_some_and(|stored| stored.message != progressing.message));
+            && stored.is_some_and(|stored| !stored.message.starts_with(&problems_prefix)));
     if changed {
         events.push(PlannedEvent {
             warning: progressing.is_warning(),
