@@ -317,7 +317,7 @@ fn an_invalid_partition_without_a_last_good_one_holds_every_node() {
     assert_eq!(outcome_of(&plan), writes(&[], &[]));
     assert_eq!(held_on(&plan, "node-1"), Some(Hold::InvalidControl));
     assert_eq!(progressing(&plan), ("Unknown", "InvalidAnnotation"));
-    assert_eq!(event_reasons(&plan), vec![(true, "SurgeDisabled")]);
+    assert_eq!(event_reasons(&plan), vec![(true, "InvalidAnnotation")]);
 }
 
 #[test]
