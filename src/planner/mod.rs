@@ -93,13 +93,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let rolling = RollingInput {
         budgets: rollout::budgets(strategy, &parsed.controls, spec.template.host_ports, desired),
         gate: match strategy {
-            UpdateStrategy::RollingUpdate(_) => rollout::gate_for(
-                daemon_set,
-                &parsed.controls,
-                &history.update_hash,
-                &states,
-                snapshot.now,
-            ),
+            UpdateStrategy::RollingUpdate(_) => rollout::gate_for(daemon_set, &parsed.controls, &states, snapshot.now),
             _ => rollout::gate::Gate::default(),
         },
     };
@@ -152,6 +146,8 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
             .iter()
             .any(|condition| condition.differs_from(stored(condition.type_)));
     }
+    // The hostPort guard's Warning stops once the stored condition says it: store it at once.
+    update.changed |= plan.events.iter().any(|event| event.reason == rollout::SURGE_DISABLED);
     plan.status = Some(update);
     plan.rollout = report;
     if !snapshot.expectations_satisfied {

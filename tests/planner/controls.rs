@@ -258,7 +258,8 @@ fn an_invalid_rollout_node_selector_without_a_last_good_one_holds_every_node() {
     let plan = planner::plan(&snapshot);
     assert_eq!(outcome_of(&plan), writes(&[], &[]));
     assert_eq!(held_nodes(&plan), strings(&["a1", "a2", "b1", "b2"]));
-    assert_eq!(progressing(&plan).1, "InvalidAnnotation");
+    assert_eq!(held_on(&plan, "a1"), Some(Hold::InvalidControl));
+    assert_eq!(progressing(&plan), ("Unknown", "InvalidAnnotation"));
     assert!(progressing_message(&plan).contains(ROLLOUT_NODE_SELECTOR));
     assert_eq!(event_reasons(&plan), vec![(true, "InvalidAnnotation")]);
     assert_eq!(plan.rollout.problems.len(), 1);

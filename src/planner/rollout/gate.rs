@@ -94,8 +94,6 @@ pub struct GateInput<'a, 's> {
     /// The rollout of the current revision completed before (the stored Progressing condition
     /// says so): pods failing now are not a failed rollout.
     pub completed_before: bool,
-    /// The template was rolled back to the current revision: a failure pauses, never rolls back twice.
-    pub rolled_back: bool,
 }
 
 /// The node is unavailable as upstream's rolling update counts it (update.go rollingUpdate).
@@ -264,11 +262,13 @@ fn canary<'s>(input: &GateInput<'_, 's>, gate: &mut Gate<'s>) {
     let Some(canary) = &input.controls.canary else {
         return;
     };
+    // A selector that never parsed holds every node as an invalid control (a blocker).
+    let Some(selector) = &canary.selector else {
+        gate.hold_all(input.states, Hold::InvalidControl);
+        return;
+    };
     for (index, state) in input.states.iter().enumerate() {
-        let matches = match (&canary.selector, state.view) {
-            (Some(selector), Some(view)) => selector.matches(&view.labels),
-            _ => false,
-        };
+        let matches = state.view.is_some_and(|view| selector.matches(&view.labels));
         if !matches {
             gate.set_hold(index, Hold::Canary);
         }

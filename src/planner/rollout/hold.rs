@@ -31,12 +31,10 @@ pub enum Hold<'s> {
     UpdatedNodeNotReady { node: &'s str },
     /// A control's annotation does not parse and has no last good setting.
     InvalidControl,
-    /// The rollout failed and was rolled back; the fleet returns to the restored template.
-    RollingBack,
 }
 
 /// Every `Hold::kind`, for metrics that must reset the kinds a sync no longer reports.
-pub const HOLD_KINDS: [&str; 12] = [
+pub const HOLD_KINDS: [&str; 11] = [
     "paused",
     "partition",
     "canary",
@@ -48,7 +46,6 @@ pub const HOLD_KINDS: [&str; 12] = [
     "node-not-ready",
     "updated-node-not-ready",
     "invalid-control",
-    "rolling-back",
 ];
 
 impl Hold<'_> {
@@ -66,7 +63,6 @@ impl Hold<'_> {
             Hold::NodeNotReady => "node-not-ready",
             Hold::UpdatedNodeNotReady { .. } => "updated-node-not-ready",
             Hold::InvalidControl => "invalid-control",
-            Hold::RollingBack => "rolling-back",
         }
     }
 
@@ -131,7 +127,6 @@ impl fmt::Display for Hold<'_> {
                 f,
                 "blocked: a rollout annotation is invalid (see the Progressing condition)"
             ),
-            Hold::RollingBack => write!(f, "held: the rollout was rolled back"),
         }
     }
 }

@@ -53,9 +53,14 @@ use controls::{OnFailure, ParsedControls};
 use gate::Gate;
 
 /// Upstream's surge rule, widened by `max-surge` and narrowed by the hostPort guard.
+/// `max-surge`, when set, replaces the spec's maxSurge here too, so that manage and the rolling
+/// update agree on whether a node may hold an old and a new pod.
 pub fn allows_surge(strategy: &UpdateStrategy, controls: &RolloutControls, host_ports: bool) -> bool {
-    let annotated = controls.max_surge.is_some_and(|amount| amount.of_rounded_up(1) > 0);
-    (intstr::allows_surge(strategy) || annotated) && !host_ports
+    let surges = match controls.max_surge {
+        Some(amount) => amount.of_rounded_up(1) > 0,
+        None => intstr::allows_surge(strategy),
+    };
+    surges && !host_ports
 }
 
 /// The budgets in force, and whether the hostPort guard turned surge into unavailability.
@@ -91,7 +96,6 @@ pub fn budgets<'s>(
 pub fn gate_for<'s>(
     daemon_set: &DaemonSetView,
     controls: &RolloutControls,
-    update_hash: &str,
     states: &[NodeState<'s>],
     now: Timestamp,
 ) -> Gate<'s> {
@@ -103,7 +107,6 @@ pub fn gate_for<'s>(
         now,
         min_ready_seconds: daemon_set.min_ready_seconds,
         completed_before,
-        rolled_back: rollback::is_rolled_back(daemon_set, update_hash),
     })
 }
 
@@ -165,7 +168,9 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         }
     }
     let problems: Vec<String> = input.parsed.problems.iter().map(ToString::to_string).collect();
-    let guard = input.surge_guarded.then_some(SURGE_GUARD);
+    // The guard matters (and is said) only while old pods are left to replace.
+    let surge_guarded = input.surge_guarded && old_nodes > 0;
+    let guard = surge_guarded.then_some(SURGE_GUARD);
     let revision = input
         .revision_number
         .map_or_else(|| input.update_hash.to_string(), |n| n.to_string());
@@ -189,7 +194,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         && !input.update_hash.is_empty()
         && daemon_set.annotations.get(controls::LAST_COMPLETE_REVISION) != Some(input.update_hash))
     .then(|| input.update_hash.to_string());
-    let events = transition_events(daemon_set, &conditions, &problems, input.surge_guarded);
+    let events = transition_events(daemon_set, &conditions, &problems, surge_guarded);
     let report = RolloutReport {
         failed: gate.failure.is_some(),
         controls: input.parsed.controls,
@@ -236,6 +241,9 @@ pub fn uses_controls(daemon_set: &DaemonSetView) -> bool {
         .any(|(key, _)| key.starts_with(controls::PREFIX))
 }
 
+/// The reason of the hostPort guard's Warning Event.
+pub const SURGE_DISABLED: &str = "SurgeDisabled";
+
 /// Said in the Progressing message and a Warning Event when the hostPort guard applies.
 const SURGE_GUARD: &str = "surge disabled: the template uses hostPorts, so a surge pod could never \
      start beside the old one; pods are replaced without surging, as many at a time as maxSurge allowed";
@@ -257,7 +265,7 @@ fn transition_events(
     if surge_guarded && stored.is_none_or(|stored| !stored.message.contains(SURGE_GUARD)) {
         events.push(PlannedEvent {
             warning: true,
-            reason: "SurgeDisabled",
+            reason: SURGE_DISABLED,
             message: SURGE_GUARD.to_string(),
         });
     }
