@@ -261,3 +261,148 @@ async fn a_template_with_host_ports_under_max_surge_rolls_without_surging() {
     assert!(cluster.event_reasons().await.iter().any(|r| r == "SurgeDisabled"));
     controller.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_wave_soaks_for_the_wave_interval_before_the_next_starts() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent").max_unavailable(4)).await else {
+        return;
+    };
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/wave-interval=3s");
+    cluster.set_image("agent", "agent:2").await;
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(40))
+        .await;
+    let deletes = cluster.pod_delete_times();
+    assert_eq!(deletes.len(), NODES, "{}", cluster.pod_writes_since(start));
+    // Deletes of one wave come from one sync; waves are apart by the ready time plus at least
+    // the soak time.
+    let gaps: Vec<i64> = deletes
+        .windows(2)
+        .map(|pair| (pair[1] - pair[0]).num_milliseconds())
+        .collect();
+    let boundaries: Vec<i64> = gaps.iter().copied().filter(|gap| *gap > 1_000).collect();
+    assert_eq!(boundaries.len(), 2, "three waves of 4: gaps {gaps:?}");
+    assert!(boundaries.iter().all(|gap| *gap >= 3_000), "soaked 3 s: gaps {gaps:?}");
+    cluster.check_invariants_since(start, &budget(4));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_surge_beside_max_unavailable_rolls_within_both_budgets() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent").max_unavailable(2)).await else {
+        return;
+    };
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/max-surge=2");
+    cluster.set_image("agent", "agent:2").await;
+    cluster
+        .wait_rolled_out("agent")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    let replay = cluster.check_invariants_since(start, &budget(2).surge());
+    assert_eq!(replay.max_pods_on_a_node, 2, "some nodes surged");
+    assert_eq!(replay.pod_deletes, NODES);
+    assert_eq!(nodes_running(&cluster, "agent:2").await, node_names(NODES));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_never_becomes_ready_stops_the_rollout_at_the_progress_deadline() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    cluster.image_crash_loops("agent:broken");
+    annotate(&cluster, "daemonroll.io/progress-deadline=3s");
+    let start = cluster.mark();
+    cluster.set_image("agent", "agent:broken").await;
+    // What a pipeline would run: wait for the rollout to fail.
+    cluster.kubectl_ok(&["wait", "ds/agent", "--for=condition=Progressing=False", "--timeout=30s"]);
+    assert_eq!(progressing_reason(&cluster).await, "ProgressDeadlineExceeded");
+    let failed = cluster.mark();
+    tokio::time::sleep(secs(3)).await;
+    let after = cluster.check_invariants_since(failed, &budget(1));
+    assert_eq!(after.pod_deletes, 0, "{}", cluster.pod_writes_since(failed));
+    assert_eq!(nodes_running(&cluster, "agent:broken").await, ["node-001"]);
+    assert!(
+        cluster
+            .event_reasons()
+            .await
+            .iter()
+            .any(|r| r == "ProgressDeadlineExceeded")
+    );
+    cluster.check_invariants_since(start, &budget(1));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_ignore_not_ready_nodes_more_not_ready_nodes_than_the_budget_do_not_stall_the_rollout() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    let down = ["node-005", "node-009"];
+    for node in down {
+        cluster.node(node).become_not_ready();
+    }
+    annotate(&cluster, "daemonroll.io/ignore-not-ready-nodes=true");
+    let start = cluster.mark();
+    cluster.set_image("agent", "agent:2").await;
+    let ready: Vec<String> = node_names(NODES)
+        .into_iter()
+        .filter(|node| !down.contains(&node.as_str()))
+        .collect();
+    cluster
+        .wait_until("the 10 Ready nodes on agent:2", secs(30), || async {
+            nodes_running(&cluster, "agent:2").await == ready
+        })
+        .await;
+    assert_eq!(nodes_running(&cluster, "agent:1").await, down);
+    cluster.check_invariants_since(start, &budget(1).only_nodes(&ready));
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_annotation_is_reported_and_other_daemon_sets_keep_rolling() {
+    let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
+        return;
+    };
+    cluster.create_daemon_set(daemon_set("other").image("other:1")).await;
+    cluster
+        .wait_rolled_out("other")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    let start = cluster.mark();
+    annotate(&cluster, "daemonroll.io/partition=most");
+    cluster.set_image("agent", "agent:2").await;
+    cluster.set_image("other", "other:2").await;
+    cluster
+        .wait_rolled_out("other")
+        .pods(NODES as i64)
+        .within(secs(30))
+        .await;
+    wait_for_reason(&cluster, "InvalidAnnotation", secs(10)).await;
+    let ds = cluster.get_daemon_set("agent").await;
+    let message = ds["status"]["conditions"]
+        .as_array()
+        .and_then(|list| list.iter().find(|c| c["type"] == "Progressing"))
+        .and_then(|c| c["message"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("daemonroll.io/partition") && message.contains("\"most\""),
+        "{message}"
+    );
+    assert!(cluster.event_reasons().await.iter().any(|r| r == "InvalidAnnotation"));
+    assert_eq!(
+        nodes_running(&cluster, "agent:2").await,
+        Vec::<String>::new(),
+        "nothing rolled"
+    );
+    let writes = cluster.pod_writes_since(start);
+    assert!(!writes.contains(" agent-"), "no pod of agent written: {writes}");
+    controller.stop().await;
+}

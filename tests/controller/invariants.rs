@@ -94,6 +94,12 @@ impl Budget {
         self
     }
 
+    /// Availability is counted over these nodes only.
+    pub fn only_nodes(mut self, names: &[String]) -> Self {
+        self.nodes = names.to_vec();
+        self
+    }
+
     pub fn at_most_unavailable(mut self, count: usize) -> Self {
         self.max_unavailable = count;
         self

@@ -411,7 +411,8 @@ fn a_wave_in_flight_still_replaces_its_unavailable_old_pods() {
 #[test]
 fn the_next_wave_waits_out_the_interval_after_the_last_pod_became_available() {
     // new-0 turned Ready 100 s ago and is available 30 s later (minReadySeconds): with a 5 min
-    // interval the next wave starts in 300 - 70 = 230 s, and the plan asks to sync again then.
+    // interval the next wave starts in 300 - 70 = 230 s, plus the second by which the recorded
+    // whole-second time may precede the real one; the plan asks to sync again then.
     let ds = daemon_set("agent")
         .min_ready_seconds(30)
         .annotation(WAVE_INTERVAL, "5m");
@@ -422,7 +423,7 @@ fn the_next_wave_waits_out_the_interval_after_the_last_pod_became_available() {
         .snapshot();
     let plan = planner::plan(&snapshot);
     assert_eq!(outcome_of(&plan), writes(&[], &[]));
-    let remaining = Duration::from_secs(230);
+    let remaining = Duration::from_secs(231);
     assert_eq!(held_on(&plan, "node-1"), Some(Hold::Soaking { remaining }));
     assert_eq!(plan.requeue_after, Some(remaining));
     assert_eq!(progressing(&plan), ("True", "Soaking"));

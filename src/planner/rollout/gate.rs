@@ -337,7 +337,9 @@ fn waves<'s>(input: &GateInput<'_, 's>, interval: Duration, gate: &mut Gate<'s>)
     let Some(last_available) = last_available else {
         return;
     };
-    let soaked_at = last_available + TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX);
+    // Condition times are whole seconds (metav1.Time): the pod may have turned Ready up to a
+    // second after its recorded time, so the soak adds that second to last at least `interval`.
+    let soaked_at = last_available + TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX) + TimeDelta::seconds(1);
     if soaked_at > input.now {
         let remaining = (soaked_at - input.now).to_std().unwrap_or_default();
         gate.wave_hold = Some(Hold::Soaking { remaining });
