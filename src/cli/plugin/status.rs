@@ -27,12 +27,14 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct StatusArgs {
     #[command(flatten)]
     pub target: TargetArg,
-    /// Wait until the rollout completes or fails, printing each change (`--watch=false`: print once).
+    /// Wait until the rollout completes or fails, printing each change (`--watch=false`: print once;
+    /// a value needs the `=`, so `-w ds/x` is the flag and the DaemonSet, as for kubectl).
     #[arg(
         short = 'w',
         long,
         default_value_t = true,
         num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "true",
         action = clap::ArgAction::Set,
         value_name = "BOOL"

@@ -106,3 +106,30 @@ fn on_delete_is_followed_too_and_says_how_it_progresses() {
     };
     assert_eq!(lines[1], "  (OnDelete: each old pod is replaced once it is deleted)");
 }
+
+fn parsed_watch(args: &[&str]) -> Result<bool, clap::Error> {
+    use clap::Parser;
+    let cli = super::super::PluginCli::try_parse_from(args)?;
+    match cli.command {
+        super::super::PluginCommand::Status(status) => Ok(status.watch),
+        _ => panic!("{args:?} is a status command"),
+    }
+}
+
+#[test]
+fn status_waits_unless_watch_is_set_false_with_an_equals_sign() {
+    assert_eq!(parsed_watch(&["kubectl-daemonroll", "status", "ds/x"]).ok(), Some(true));
+    assert_eq!(
+        parsed_watch(&["kubectl-daemonroll", "status", "-w", "ds/x"]).ok(),
+        Some(true)
+    );
+    assert_eq!(
+        parsed_watch(&["kubectl-daemonroll", "status", "ds/x", "--watch=false"]).ok(),
+        Some(false)
+    );
+    assert_eq!(
+        parsed_watch(&["kubectl-daemonroll", "status", "ds/x", "-w=false"]).ok(),
+        Some(false)
+    );
+    assert!(parsed_watch(&["kubectl-daemonroll", "status", "ds/x", "--watch", "false"]).is_err());
+}
