@@ -22,7 +22,10 @@ pub enum LiveError {
         #[source]
         source: kube::Error,
     },
-    /// The DaemonSet to watch does not exist (or is not readable).
+    /// The DaemonSet to read does not exist.
+    #[error("daemonsets.apps {name:?} not found in namespace {namespace:?}")]
+    NotFound { namespace: String, name: String },
+    /// The DaemonSet to read could not be read.
     #[error("cannot read DaemonSet {namespace}/{name} from the API server at {url}")]
     DaemonSet {
         namespace: String,
@@ -67,11 +70,17 @@ pub async fn fetch_daemon_set(
 ) -> Result<Dump, LiveError> {
     let resource = api_resource(Kind::DaemonSet);
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
-    let daemon_set = api.get(name).await.map_err(|source| LiveError::DaemonSet {
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        url: url.to_string(),
-        source,
+    let daemon_set = api.get(name).await.map_err(|source| match &source {
+        kube::Error::Api(status) if status.code == 404 => LiveError::NotFound {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        },
+        _ => LiveError::DaemonSet {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            url: url.to_string(),
+            source,
+        },
     })?;
     let mut items = vec![item(daemon_set, Kind::DaemonSet)];
     for kind in [Kind::Node, Kind::Pod, Kind::ControllerRevision] {

@@ -271,6 +271,13 @@ async fn watch_and_plan_show_the_one_daemon_set() {
     assert!(frame.starts_with("DaemonSet ns/x  revision "), "{frame}");
     assert!(frame.contains("    x x x\n"), "{frame}");
 
+    let missing = kubectl.run(&["daemonroll", "watch", "ds/nope", "-n", "ns", "--once"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        text(&missing.stderr),
+        "error: daemonsets.apps \"nope\" not found in namespace \"ns\"\n"
+    );
+
     let plan = kubectl.run(&["daemonroll", "plan", "ds/x", "-n", "ns"]);
     assert!(plan.status.success(), "{}", text(&plan.stderr));
     let table = text(&plan.stdout);

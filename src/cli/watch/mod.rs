@@ -93,7 +93,7 @@ pub async fn follow(connection: &Connection, namespace: &str, name: &str, view: 
             Err(error) => watcher.screen.note(&format!("cannot refresh: {error:#}")),
         }
         first = false;
-        if view.once {
+        if view.once || watcher.screen.is_closed() {
             return Ok(());
         }
         tokio::select! {
@@ -179,6 +179,7 @@ pub struct Screen {
     /// Lines of the last frame drawn (what `Redraw::InPlace` moves up over).
     drawn_lines: usize,
     last_key: String,
+    closed: bool,
 }
 
 impl Screen {
@@ -189,6 +190,7 @@ impl Screen {
             drawn: false,
             drawn_lines: 0,
             last_key: String::new(),
+            closed: false,
         }
     }
 
@@ -218,21 +220,23 @@ impl Screen {
         self.drawn = true;
         self.drawn_lines = frame.lines().count();
         self.last_key = key.to_string();
-        write_out(&text);
+        self.closed |= !write_out(&text);
     }
 
     /// A line below the last frame (a refresh that failed); the next frame is drawn below it.
     pub fn note(&mut self, line: &str) {
         self.last_key.clear();
         self.drawn_lines = 0;
-        write_out(&format!("{line}\n"));
+        self.closed |= !write_out(&format!("{line}\n"));
+    }
+
+    /// Standard output stopped taking text (a closed pipe, `| head`): nobody is watching.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 }
 
-fn write_out(text: &str) {
+fn write_out(text: &str) -> bool {
     let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) ends nothing here: the view is for people and the loop goes on
-    // until Ctrl-C; write errors are not worth reporting.
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_ok()
 }
