@@ -39,6 +39,10 @@ enum Command {
     /// See daemonroll at work in about 10 seconds, with no cluster: a simulated 20-node cluster (one node
     /// NotReady), a DaemonSet created, then rolled to a new image, live.
     Demo,
+    /// A live view of one rollout: nodes as a grid coloured by state (grouped by the
+    /// daemonroll.io/topology-key label), progress, waves with their durations, an ETA and what
+    /// blocks. Redrawn in place on a terminal; plain text otherwise or with --plain. Read-only.
+    Watch(cli::watch::WatchArgs),
 }
 
 /// The error and its causes, each said once: a cause whose text its parent already contains
@@ -58,26 +62,39 @@ fn error_text(error: &anyhow::Error) -> String {
     text
 }
 
+fn init_logging(default_filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
+    // Installed as `kubectl-daemonroll`, the binary is the kubectl plugin.
+    if cli::plugin::invoked_as_plugin(std::env::args_os().next().as_deref()) {
+        let plugin = cli::plugin::PluginCli::parse();
+        init_logging("warn,kube_client=off", false);
+        return cli::plugin::run(&plugin);
+    }
     let cli = Cli::parse();
     // The controller reports what it does; the one-shot commands only warn.
     let default_filter = match cli.command {
         Command::Run(_) => "info,kube_client=off,kube_runtime=warn",
         _ => "warn,kube_client=off",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match &cli.command {
-        Command::Run(args) if args.log_format == cli::run::LogFormat::Json => builder.json().init(),
-        _ => builder.init(),
-    }
+    let json = matches!(&cli.command, Command::Run(args) if args.log_format == cli::run::LogFormat::Json);
+    init_logging(default_filter, json);
     let result = match &cli.command {
         Command::Plan(args) => cli::plan::run(args),
         Command::Sim(args) => cli::sim::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Demo => cli::demo::run(),
+        Command::Watch(args) => cli::watch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,5 @@
 //! `daemonroll demo`: a simulated cluster, the controller in-process, a DaemonSet created and rolled
-//! to a new image, shown live. Prints to the terminal (CLI edge).
+//! to a new image, shown live through `watch`'s view. Prints to the terminal (CLI edge).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -14,6 +14,9 @@ use daemonroll::kube::{ApiClient, PatchKind, WriteGate};
 use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::FleetConfig;
+
+use super::live::Connection;
+use super::watch::{self, Redraw, Watcher, render::Style};
 
 const NODES: usize = 20;
 const NOT_READY_NODE: &str = "node-013";
@@ -155,32 +158,60 @@ fn wave_line(number: usize, pods: usize, seconds: f64) -> String {
     format!("  wave {number}: {pods} pod(s) replaced in {seconds:.1}s")
 }
 
-/// Follows the DaemonSet until its rollout completes, reporting each wave as the next one starts.
-async fn follow(api: &ApiClient, sim: &Simulator, screen: &mut Screen, mut waves: Option<Waves>) -> Result<()> {
+/// Follows the DaemonSet until its rollout completes, with a progress bar.
+async fn follow(api: &ApiClient, screen: &mut Screen) -> Result<()> {
     let started = Instant::now();
     loop {
         let ds = api.get(DS_PATH).await.context("cannot read the DaemonSet")?;
         let progress = Progress::read(&ds);
-        if let Some(waves) = &mut waves {
-            for line in waves.observe(sim) {
-                screen.say(&line);
-            }
-        }
         if progress.desired > 0 {
             screen.show(&progress.bar());
         }
         if progress.done() {
-            if let Some(line) = waves.as_ref().and_then(Waves::finish) {
-                screen.say(&line);
-            } else {
-                screen.say("");
-            }
+            screen.say("");
             return Ok(());
         }
         if started.elapsed() > STEP_LIMIT {
             bail!("the rollout did not finish within {STEP_LIMIT:?}: {}", ds["status"]);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Follows the rolling update with `daemonroll watch`'s view: redrawn in place on a terminal; as
+/// plain text, one frame as each wave ends and the last one. Then the waves as the simulator's
+/// timeline recorded them (exact times, where the view is precise to a refresh).
+async fn follow_with_view(api: &ApiClient, sim: &Simulator, screen: &mut Screen, mut waves: Waves) -> Result<()> {
+    let connection = Connection {
+        client: api.kube_client().clone(),
+        url: sim.url(),
+        default_namespace: "default".to_string(),
+    };
+    let style = if screen.live { Style::Ansi } else { Style::Plain };
+    let mut view = Watcher::new(&connection, "default", NAME, watch::Screen::new(style, Redraw::InPlace));
+    let mut wave_lines = Vec::new();
+    let started = Instant::now();
+    loop {
+        let ds = api.get(DS_PATH).await.context("cannot read the DaemonSet")?;
+        let done = Progress::read(&ds).done();
+        let ended = waves.observe(sim);
+        let (_, frame, key) = view.update().await?;
+        if screen.live || !ended.is_empty() || done {
+            view.screen.show(&frame, &key);
+        }
+        wave_lines.extend(ended);
+        if done {
+            screen.say("");
+            wave_lines.extend(waves.finish());
+            for line in &wave_lines {
+                screen.say(line);
+            }
+            return Ok(());
+        }
+        if started.elapsed() > STEP_LIMIT {
+            bail!("the rollout did not finish within {STEP_LIMIT:?}: {}", ds["status"]);
+        }
+        tokio::time::sleep(Duration::from_millis(if screen.live { 200 } else { 100 })).await;
     }
 }
 
@@ -206,7 +237,7 @@ async fn demo() -> Result<()> {
     api.create("/apis/apps/v1/namespaces/default/daemonsets", &daemon_set())
         .await
         .context("cannot create the DaemonSet")?;
-    follow(&api, &sim, &mut screen, None).await?;
+    follow(&api, &mut screen).await?;
     screen.say(&format!(
         "   available on every eligible node in {:.1}s; {NOT_READY_NODE} gets no pod while NotReady",
         step.elapsed().as_secs_f64()
@@ -219,7 +250,7 @@ async fn demo() -> Result<()> {
     api.patch(DS_PATH, PatchKind::Merge, &patch)
         .await
         .context("cannot change the image")?;
-    follow(&api, &sim, &mut screen, Some(Waves::new(seen))).await?;
+    follow_with_view(&api, &sim, &mut screen, Waves::new(seen)).await?;
     screen.say(&format!("   rolled out in {:.1}s", step.elapsed().as_secs_f64()));
 
     screen.say(&summary(&sim, began));

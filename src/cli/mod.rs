@@ -5,5 +5,7 @@ pub mod demo;
 mod duration;
 mod live;
 pub mod plan;
+pub mod plugin;
 pub mod run;
 pub mod sim;
+pub mod watch;

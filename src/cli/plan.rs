@@ -12,7 +12,7 @@ use daemonroll::planner;
 use daemonroll::report::{json::PlanDocument, table};
 use daemonroll::snapshot::dump::Dump;
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum OutputFormat {
     Table,
     Json,
@@ -45,6 +45,28 @@ pub struct PlanArgs {
     /// Only these DaemonSets: NAMESPACE/NAME, or NAME in any namespace.
     #[arg(value_name = "NS/NAME")]
     daemon_sets: Vec<String>,
+}
+
+impl PlanArgs {
+    /// `plan --live NAMESPACE/NAME` (for `kubectl daemonroll plan`).
+    pub fn live_daemon_set(
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+        daemon_set: String,
+        output: OutputFormat,
+        all_nodes: bool,
+    ) -> Self {
+        PlanArgs {
+            file: None,
+            live: true,
+            kubeconfig,
+            context,
+            now: None,
+            output,
+            all_nodes,
+            daemon_sets: vec![daemon_set],
+        }
+    }
 }
 
 fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
@@ -87,7 +109,14 @@ fn read_dump(args: &PlanArgs) -> Result<(Dump, String)> {
         let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
         return runtime.block_on(async {
             let (client, url) = daemonroll::kube::config::client(&options).await?;
-            let dump = super::live::fetch(&client, &url).await?;
+            // One DaemonSet named in full needs only its namespace's objects, not the cluster's.
+            let dump = match args.daemon_sets.as_slice() {
+                [one] => match one.split_once('/') {
+                    Some((namespace, name)) => super::live::fetch_daemon_set(&client, &url, namespace, name).await?,
+                    None => super::live::fetch(&client, &url).await?,
+                },
+                _ => super::live::fetch(&client, &url).await?,
+            };
             Ok((dump, url))
         });
     }

@@ -1,0 +1,215 @@
+//! The model: which state each node's cell shows, and how cells are grouped.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use daemonroll::planner::rollout::Hold;
+use daemonroll::planner::{self, Reason};
+use daemonroll::snapshot::dump::Dump;
+use daemonroll::snapshot::{PodView, Snapshot, Timestamp};
+
+use super::*;
+
+fn now() -> Timestamp {
+    DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("valid constant")
+}
+
+const UID: &str = "ds-uid";
+
+fn daemon_set(annotations: Value) -> Value {
+    json!({
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "default", "uid": UID, "generation": 2,
+            "annotations": annotations},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {"metadata": {"labels": {"app": "agent"}},
+                         "spec": {"containers": [{"name": "agent", "image": "agent:2"}]}}
+        },
+        "status": {"observedGeneration": 2}
+    })
+}
+
+fn node(name: &str, zone: Option<&str>) -> Value {
+    let mut labels = json!({"kubernetes.io/hostname": name});
+    if let Some(zone) = zone {
+        labels["zone"] = json!(zone);
+    }
+    json!({"kind": "Node", "metadata": {"name": name, "labels": labels}})
+}
+
+/// A pod of template generation `generation` on `node`, Ready or not.
+fn pod(node: &str, generation: u32, ready: bool) -> Value {
+    json!({
+        "kind": "Pod",
+        "metadata": {"name": format!("agent-{node}-g{generation}"), "namespace": "default", "uid": format!("{node}-{generation}"),
+            "creationTimestamp": "2026-11-25T11:00:00Z",
+            "labels": {"app": "agent", "pod-template-generation": generation.to_string()},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": UID, "controller": true}]},
+        "spec": {"nodeName": node, "containers": [{"name": "agent", "image": format!("agent:{generation}")}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"},
+            "lastTransitionTime": "2026-11-25T11:30:00Z"}]}
+    })
+}
+
+fn snapshot(objects: Vec<Value>) -> Snapshot {
+    let dump = Dump::from_objects(objects).expect("valid objects");
+    dump.snapshots(now()).into_iter().next().expect("one DaemonSet")
+}
+
+/// Each group's domain and its cells' (node, state).
+type Grid = Vec<(Option<String>, Vec<(String, CellState)>)>;
+
+fn states(model: &Model) -> Grid {
+    model
+        .groups
+        .iter()
+        .map(|g| {
+            let cells = g.cells.iter().map(|c| (c.node.clone(), c.state)).collect();
+            (g.domain.clone(), cells)
+        })
+        .collect()
+}
+
+#[test]
+fn a_paused_rollout_shows_new_pods_by_availability_and_old_pods_as_held_grouped_by_zone() {
+    let snapshot = snapshot(vec![
+        daemon_set(
+            json!({"daemonroll.io/paused": "true", "daemonroll.io/topology-key": "zone",
+                          "deprecated.daemonset.template.generation": "2"}),
+        ),
+        node("n1", Some("zone-a")),
+        node("n2", Some("zone-a")),
+        node("n3", Some("zone-b")),
+        node("n4", None),
+        pod("n1", 2, true),
+        pod("n2", 2, false),
+        pod("n3", 1, true),
+        pod("n4", 1, true),
+    ]);
+    let plan = planner::plan(&snapshot);
+    let model = Model::from_plan(&snapshot, &plan);
+
+    let cell = |node: &str, state| (node.to_string(), state);
+    assert_eq!(
+        states(&model),
+        vec![
+            (
+                Some("zone-a".into()),
+                vec![cell("n1", CellState::NewAvailable), cell("n2", CellState::NewStarting)]
+            ),
+            (Some("zone-b".into()), vec![cell("n3", CellState::Held)]),
+            (Some("(no label)".into()), vec![cell("n4", CellState::Held)]),
+        ]
+    );
+    assert_eq!(model.topology_key.as_deref(), Some("zone"));
+    assert_eq!(model.controls, vec!["paused=true", "topology-key=zone"]);
+    assert_eq!(model.desired, 4);
+    let progressing = model
+        .conditions
+        .iter()
+        .find(|c| c.type_ == PROGRESSING)
+        .map(|c| c.reason.as_str());
+    assert_eq!(progressing, Some("Paused"));
+    let old_pods: Vec<_> = model.cells().map(|c| c.old_pod.clone()).collect();
+    assert_eq!(
+        old_pods,
+        vec![None, None, Some("agent-n3-g1".into()), Some("agent-n4-g1".into())]
+    );
+    let blocked: Vec<_> = model.blockers.iter().map(|b| b.node.as_str()).collect();
+    assert_eq!(blocked, vec!["n3", "n4"], "held nodes are listed with their reason");
+    assert!(model.blockers[0].text.contains("paused"), "{:?}", model.blockers);
+}
+
+#[test]
+fn without_a_topology_key_all_nodes_form_one_group_and_an_old_unavailable_pod_is_unavailable() {
+    let snapshot = snapshot(vec![
+        daemon_set(json!({"deprecated.daemonset.template.generation": "2"})),
+        node("n1", Some("zone-a")),
+        node("n2", Some("zone-b")),
+        pod("n1", 1, true),
+        pod("n2", 1, false),
+    ]);
+    let plan = planner::plan(&snapshot);
+    let model = Model::from_plan(&snapshot, &plan);
+
+    assert_eq!(model.groups.len(), 1);
+    assert_eq!(model.groups[0].domain, None);
+    let by_node: Vec<_> = model.cells().map(|c| (c.node.as_str(), c.state)).collect();
+    // maxUnavailable 1 is spent by n2's unavailable old pod, which is replaced at once.
+    assert_eq!(by_node, vec![("n1", CellState::Old), ("n2", CellState::Unavailable)]);
+    assert_eq!(
+        model.strategy,
+        "RollingUpdate maxUnavailable 1 maxSurge 0 (now: 1 unavailable, 0 surge of 2)"
+    );
+}
+
+fn pod_view(name: &str) -> PodView {
+    PodView {
+        name: name.into(),
+        ..PodView::default()
+    }
+}
+
+#[test]
+fn a_blocking_hold_shows_blocked_and_any_other_hold_shows_held_whatever_the_pods() {
+    let old = pod_view("old");
+    let pods = [&old];
+    let always = |_: &PodView| true;
+    let never = |_: &PodView| false;
+    let deadline = Hold::ProgressDeadlineExceeded { pod: "p", node: "n" };
+    assert_eq!(
+        cell_state(&Reason::Held(deadline), &pods, never, always),
+        CellState::Blocked
+    );
+    assert_eq!(
+        cell_state(&Reason::Held(Hold::InvalidControl), &pods, never, always),
+        CellState::Blocked
+    );
+    assert_eq!(
+        cell_state(&Reason::Held(Hold::Partition { kept: 2 }), &pods, never, always),
+        CellState::Held
+    );
+    assert_eq!(
+        cell_state(
+            &Reason::Held(Hold::Soaking {
+                remaining: std::time::Duration::from_secs(3)
+            }),
+            &pods,
+            never,
+            always
+        ),
+        CellState::Held
+    );
+}
+
+#[test]
+fn without_a_hold_the_updated_pod_decides_then_the_old_one() {
+    let (new, old) = (pod_view("new"), pod_view("old"));
+    let is_new = |pod: &PodView| pod.name.as_str() == "new";
+    let available = |_: &PodView| true;
+    let unavailable = |_: &PodView| false;
+    assert_eq!(
+        cell_state(&Reason::NothingToDo, &[&old, &new], is_new, available),
+        CellState::NewAvailable
+    );
+    assert_eq!(
+        cell_state(&Reason::NothingToDo, &[&old, &new], is_new, unavailable),
+        CellState::NewStarting
+    );
+    assert_eq!(
+        cell_state(&Reason::NothingToDo, &[&old], is_new, available),
+        CellState::Old
+    );
+    assert_eq!(
+        cell_state(&Reason::NothingToDo, &[&old], is_new, unavailable),
+        CellState::Unavailable
+    );
+    assert_eq!(
+        cell_state(&Reason::NoDaemonPod, &[], is_new, available),
+        CellState::Unavailable
+    );
+}
