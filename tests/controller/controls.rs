@@ -62,17 +62,38 @@ async fn wait_for_reason(cluster: &Cluster, reason: &str, limit: std::time::Dura
         .await;
 }
 
+/// `kubectl daemonroll ARGS` through the real kubectl, the binary linked as its plugin.
+fn kubectl_daemonroll(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    let bin = cluster.dir.0.join("plugin-bin");
+    if !bin.join("kubectl-daemonroll").exists() {
+        std::fs::create_dir_all(&bin).expect("plugin dir");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_daemonroll"), bin.join("kubectl-daemonroll"))
+            .expect("plugin link");
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    std::process::Command::new("kubectl")
+        .arg("daemonroll")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .env("PATH", path)
+        .output()
+        .expect("kubectl runs")
+}
+
 fn budget(unavailable: usize) -> Budget {
     Budget::rolling("agent").nodes(NODES).at_most_unavailable(unavailable)
 }
 
+/// Paused and resumed through the kubectl plugin (which sets and removes `daemonroll.io/paused`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_rollout_deletes_no_pod_for_10s_and_resumes_when_unpaused() {
     let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent")).await else {
         return;
     };
     let start = cluster.mark();
-    annotate(&cluster, "daemonroll.io/paused=true");
+    let paused = kubectl_daemonroll(&cluster, &["pause", "ds/agent"]);
+    assert!(paused.status.success(), "{}", String::from_utf8_lossy(&paused.stderr));
     cluster.set_image("agent", "agent:2").await;
     wait_for_reason(&cluster, "Paused", secs(10)).await;
     let paused = cluster.mark();
