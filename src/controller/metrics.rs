@@ -243,3 +243,47 @@ impl Metrics {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(held: &[(&'static str, usize)], paused: bool) -> RolloutReport<'static> {
+        let mut report = RolloutReport::default();
+        report.controls.paused = paused;
+        report.held = held.iter().copied().collect();
+        report
+    }
+
+    #[test]
+    fn rollout_metrics_show_held_nodes_by_hold_and_drop_holds_that_ended() {
+        let metrics = Metrics::default();
+        let key = ObjectKey::new("kube-system", "agent");
+        metrics.record_rollout(&key, &report(&[("partition", 3), ("paused", 9)], true), true);
+        let text = metrics.render();
+        let labels = r#"namespace="kube-system",name="agent""#;
+        assert!(
+            text.contains(&format!("daemonroll_daemonset_rollout_paused{{{labels}}} 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                r#"daemonroll_daemonset_rollout_held_nodes{{{labels},hold="partition"}} 3"#
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("daemonroll_daemonset_rollouts_failed_total{{{labels}}} 1")),
+            "{text}"
+        );
+
+        metrics.record_rollout(&key, &report(&[("partition", 1)], false), false);
+        let text = metrics.render();
+        assert!(!text.contains(r#"hold="paused""#), "{text}");
+        assert!(text.contains(&format!(r#"{{{labels},hold="partition"}} 1"#)), "{text}");
+        assert!(
+            text.contains(&format!("daemonroll_daemonset_rollout_paused{{{labels}}} 0")),
+            "{text}"
+        );
+    }
+}

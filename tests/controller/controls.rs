@@ -159,8 +159,13 @@ async fn a_canary_selector_rolls_exactly_the_matching_nodes() {
     controller.stop().await;
 }
 
-/// Zones with a node in flight (no live pod, or a new pod not yet Ready) after each pod write.
-fn zones_in_flight_at_each_write(cluster: &Cluster, since: Mark, zones: &BTreeMap<String, String>) -> Vec<usize> {
+/// After each pod write: the zones with a node in flight (no live pod, or a new pod not yet
+/// Ready), and the most nodes in flight in one zone.
+fn zones_in_flight_at_each_write(
+    cluster: &Cluster,
+    since: Mark,
+    zones: &BTreeMap<String, String>,
+) -> Vec<(usize, usize)> {
     let mut pods: BTreeMap<String, Value> = BTreeMap::new();
     let mut counts = Vec::new();
     for record in cluster.timeline() {
@@ -176,23 +181,23 @@ fn zones_in_flight_at_each_write(cluster: &Cluster, since: Mark, zones: &BTreeMa
         if record.resource_version <= since.0 {
             continue;
         }
-        let mut in_flight = BTreeSet::new();
+        let mut in_flight: BTreeMap<&str, usize> = BTreeMap::new();
         for (node, zone) in zones {
             let live: Vec<&Value> = pods
                 .values()
                 .filter(|pod| pod_node(pod) == *node && !is_terminating(pod))
                 .collect();
             if live.is_empty() || live.iter().any(|pod| pod_image(pod) == "agent:2" && !is_ready(pod)) {
-                in_flight.insert(zone.clone());
+                *in_flight.entry(zone.as_str()).or_default() += 1;
             }
         }
-        counts.push(in_flight.len());
+        counts.push((in_flight.len(), in_flight.values().copied().max().unwrap_or(0)));
     }
     counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight() {
+async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight_nor_more_than_the_domain_cap() {
     let Some((cluster, controller)) = rolled_out_agent(daemon_set("agent").max_unavailable(3)).await else {
         return;
     };
@@ -213,6 +218,7 @@ async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight() {
     );
     let start = cluster.mark();
     annotate(&cluster, "daemonroll.io/topology-key=topology.kubernetes.io/zone");
+    annotate(&cluster, "daemonroll.io/max-unavailable-per-domain=2");
     cluster.set_image("agent", "agent:2").await;
     cluster
         .wait_rolled_out("agent")
@@ -221,11 +227,12 @@ async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight() {
         .await;
     let in_flight = zones_in_flight_at_each_write(&cluster, start, &zones);
     assert!(!in_flight.is_empty());
-    assert_eq!(
-        in_flight.iter().max(),
-        Some(&1),
-        "zones in flight per write: {in_flight:?}"
-    );
+    let zones_at_once = in_flight.iter().map(|(zones, _)| *zones).max();
+    let nodes_in_a_zone = in_flight.iter().map(|(_, nodes)| *nodes).max();
+    let seen = format!("(zones, most nodes in one zone) in flight per write: {in_flight:?}");
+    assert_eq!(zones_at_once, Some(1), "{seen}");
+    // maxUnavailable 3 overall, 2 per domain.
+    assert_eq!(nodes_in_a_zone, Some(2), "{seen}");
     cluster.check_invariants_since(start, &budget(3));
     controller.stop().await;
 }
