@@ -54,6 +54,7 @@ pub fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
             max_unavailable: Some(IntOrString::String("10%".into())),
             max_surge: Some(IntOrString::Int(0)),
         })),
+        on_delete_rolling_update: None,
         min_ready_seconds: 0,
         revision_history_limit: 10,
         status: DaemonSetStatusView::default(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 
-use daemonroll::controller::{Controller, Metrics, Options};
+use daemonroll::controller::{Controller, Metrics, Mode, Options};
 use daemonroll::kube::{ApiClient, ApiError, ClientOptions, WriteGate, config};
 use daemonroll::ops::leader::{LeaderElector, LeaseConfig};
 use daemonroll::ops::{admin, lifecycle};
@@ -37,6 +37,11 @@ pub struct RunArgs {
     /// Most pod creates (and deletes) one sync issues, as kube-controller-manager's burst limit.
     #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..))]
     burst_replicas: u32,
+    /// replace: daemonroll is the DaemonSet controller (kube-controller-manager's is off).
+    /// coexist: beside kube-controller-manager's, on OnDelete DaemonSets annotated
+    /// daemonroll.io/rollout=managed, daemonroll only deletes old pods (README "On a managed cluster").
+    #[arg(long, value_enum, default_value = "replace")]
+    mode: ModeArg,
     /// Least time between two status writes of one DaemonSet (the latest status is always written).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     status_interval: std::time::Duration,
@@ -175,8 +180,18 @@ async fn connect(args: &RunArgs, instance: Option<&str>) -> Result<(kube::Client
     Ok((client, url))
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    Replace,
+    Coexist,
+}
+
 fn options(args: &RunArgs, instance: Option<String>) -> Options {
     Options {
+        mode: match args.mode {
+            ModeArg::Replace => Mode::Replace,
+            ModeArg::Coexist => Mode::Coexist,
+        },
         namespace: args.namespace.clone(),
         selector: args.selector.clone(),
         workers: args.concurrency,

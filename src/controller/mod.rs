@@ -28,7 +28,7 @@ use crate::kube::{ApiClient, WriteGate};
 use crate::snapshot::ObjectKey;
 use crate::store::{Expectations, Kind, Store};
 pub use metrics::Metrics;
-pub use options::Options;
+pub use options::{Mode, Options};
 use triggers::Triggers;
 
 /// What the watches feed and the reconciles read, shared by both.

@@ -4,8 +4,19 @@ use std::time::Duration;
 
 use crate::snapshot::DEFAULT_BURST_REPLICAS;
 
+/// Which controller daemonroll is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The DaemonSet controller, upstream's semantics (kube-controller-manager's is off).
+    #[default]
+    Replace,
+    /// Beside kube-controller-manager's: opted-in OnDelete DaemonSets, deletes only.
+    Coexist,
+}
+
 #[derive(Clone, Debug)]
 pub struct Options {
+    pub mode: Mode,
     /// Only DaemonSets (and their pods and revisions) in this namespace.
     pub namespace: Option<String>,
     /// Only DaemonSets whose labels match this selector.
@@ -25,6 +36,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            mode: Mode::Replace,
             namespace: None,
             selector: None,
             workers: 2,

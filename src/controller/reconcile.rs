@@ -14,6 +14,7 @@ use kube::runtime::controller::Action;
 
 use super::Controller;
 use super::metrics::{ErrorLabels, OutcomeLabels};
+use super::options::Mode;
 use crate::executor::{Applied, SyncError, Written};
 use crate::planner::{self, Plan};
 use crate::snapshot::ObjectKey;
@@ -105,7 +106,10 @@ impl Controller {
             .filter(|(uid, _)| *uid == snapshot.daemon_set.uid)
             .map(|(_, good)| good.clone());
 
-        let plan = planner::plan(&snapshot);
+        let plan = match self.options.mode {
+            Mode::Replace => planner::plan(&snapshot),
+            Mode::Coexist => planner::coexist::plan(&snapshot),
+        };
         self.report(key, &plan);
         self.remember_controls(key, &plan);
         let (write_status, status_wait) = self.status_spacing(key, &plan, started);

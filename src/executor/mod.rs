@@ -5,6 +5,7 @@
 //! Invariant: pod creates and deletes are issued only after the DaemonSet's expectations are set
 //! to exactly their number, so the next sync waits until the watch has shown every one of them.
 
+mod coexist;
 pub mod events;
 mod history;
 mod ownership;
@@ -146,6 +147,9 @@ impl Executor {
     /// Applies `plan` for the DaemonSet `key`. `write_status` is false when the caller defers a
     /// changed status to a later sync.
     pub async fn apply(&self, key: &ObjectKey, plan: &Plan<'_>, write_status: bool) -> Result<Applied, SyncError> {
+        if plan.coexist {
+            return coexist::apply(self, key, plan).await;
+        }
         let ds = plan.daemon_set;
         for event in &plan.events {
             self.event(plan, event.warning, event.reason, event.message.clone());

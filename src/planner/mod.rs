@@ -7,6 +7,7 @@
 pub mod availability;
 pub mod burst;
 pub mod claim;
+pub mod coexist;
 pub mod decisions;
 pub mod eligibility;
 pub mod intstr;
@@ -93,7 +94,13 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let rolling = RollingInput {
         budgets: rollout::budgets(strategy, &parsed.controls, spec.template.host_ports, desired),
         gate: match strategy {
-            UpdateStrategy::RollingUpdate(_) => rollout::gate_for(daemon_set, &parsed.controls, &states, snapshot.now),
+            UpdateStrategy::RollingUpdate(_) => rollout::gate_for(
+                daemon_set,
+                &daemon_set.conditions,
+                &parsed.controls,
+                &states,
+                snapshot.now,
+            ),
             _ => rollout::gate::Gate::default(),
         },
     };
@@ -114,6 +121,8 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let counts = status::count(&states);
     let (report, events, requeue) = rollout::report(rollout::ReportInput {
         daemon_set,
+        stored_conditions: &daemon_set.conditions,
+        notice: None,
         update_hash: &history.update_hash,
         revision_number: history.current_number(),
         parsed,

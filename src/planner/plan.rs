@@ -305,6 +305,9 @@ pub struct Plan<'s> {
     /// What the rollout controls did (all empty without `daemonroll.io/` annotations, except the
     /// conditions).
     pub rollout: RolloutReport<'s>,
+    /// Planned in coexist mode (`planner::coexist`): the executor deletes pods and writes
+    /// daemonroll's own conditions, nothing else.
+    pub coexist: bool,
 }
 
 impl<'s> Plan<'s> {
@@ -327,6 +330,7 @@ impl<'s> Plan<'s> {
             backoff_updates: Vec::new(),
             requeue_after: None,
             rollout: RolloutReport::default(),
+            coexist: false,
         }
     }
 

@@ -408,6 +408,9 @@ pub fn daemon_set_from_json(value: &Value) -> Result<DaemonSetView, ObjectError>
             .cloned()
             .unwrap_or(Value::Object(Map::new())),
         update_strategy: strategy_from_json(&reader)?,
+        on_delete_rolling_update: (reader.string(&["spec", "updateStrategy", "type"])? == "OnDelete")
+            .then(|| reader.at(&["spec", "updateStrategy", "rollingUpdate"]).cloned())
+            .flatten(),
         min_ready_seconds: reader.int(&["spec", "minReadySeconds"], 0)? as i32,
         revision_history_limit: reader.int(&["spec", "revisionHistoryLimit"], 10)? as i32,
         status,

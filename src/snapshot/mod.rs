@@ -261,6 +261,9 @@ pub struct DaemonSetView {
     /// `spec.template` exactly as served (unknown fields included).
     pub template: Value,
     pub update_strategy: UpdateStrategy,
+    /// `spec.updateStrategy.rollingUpdate` as served when the type is OnDelete (the API server
+    /// keeps it unvalidated; coexist mode reads its budget from it).
+    pub on_delete_rolling_update: Option<Value>,
     pub min_ready_seconds: i32,
     pub revision_history_limit: i32,
     pub status: DaemonSetStatusView,

@@ -103,6 +103,7 @@ pub fn daemon_set(name: &str) -> DaemonSetBuilder {
             max_unavailable: Some(IntOrString::Int(1)),
             max_surge: Some(IntOrString::Int(0)),
         })),
+        on_delete_rolling_update: None,
         min_ready_seconds: 0,
         revision_history_limit: 10,
         status: DaemonSetStatusView::default(),

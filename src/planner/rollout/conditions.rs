@@ -65,8 +65,8 @@ pub struct RolloutFacts<'a> {
     pub rolled_back: Option<String>,
     pub rollback_error: Option<String>,
     pub problems: &'a [String],
-    /// A safety guard in force (the hostPort surge guard), said first in the message.
-    pub guard: Option<&'a str>,
+    /// Said first in the message: a safety guard in force, coexist mode's fallbacks.
+    pub notice: Option<&'a str>,
     pub max_unavailable: i64,
 }
 
@@ -103,8 +103,8 @@ fn progress_line(facts: &RolloutFacts<'_>) -> String {
 /// (status, reason, message) of Progressing, in precedence order.
 fn progressing(facts: &RolloutFacts<'_>) -> (&'static str, &'static str, String) {
     let mut progress = progress_line(facts);
-    if let Some(guard) = facts.guard {
-        progress = format!("{guard}; {progress}");
+    if let Some(notice) = facts.notice {
+        progress = format!("{notice}; {progress}");
     }
     if !facts.problems.is_empty() {
         let status = if held(facts, "invalid-control") > 0 {

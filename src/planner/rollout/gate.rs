@@ -67,6 +67,11 @@ impl<'s> Gate<'s> {
         self.rank.get(index).copied().unwrap_or(index)
     }
 
+    /// Holds the node unless a hold was recorded first (coexist mode's own holds).
+    pub fn hold_node(&mut self, index: usize, hold: Hold<'s>) {
+        self.set_hold(index, hold);
+    }
+
     fn set_hold(&mut self, index: usize, hold: Hold<'s>) {
         if self.node_holds.is_empty() {
             self.node_holds = vec![None; self.rank.len().max(index + 1)];

@@ -31,10 +31,15 @@ pub enum Hold<'s> {
     UpdatedNodeNotReady { node: &'s str },
     /// A control's annotation does not parse and has no last good setting.
     InvalidControl,
+    /// Coexist mode: the node is NotReady; a pod deleted there would stay Terminating and
+    /// kube-controller-manager would never recreate it.
+    NotReadyNode,
+    /// Coexist mode: the node should not run the pod; kube-controller-manager removes it.
+    NotEligible,
 }
 
 /// Every `Hold::kind`, for metrics that must reset the kinds a sync no longer reports.
-pub const HOLD_KINDS: [&str; 11] = [
+pub const HOLD_KINDS: [&str; 13] = [
     "paused",
     "partition",
     "canary",
@@ -46,6 +51,8 @@ pub const HOLD_KINDS: [&str; 11] = [
     "node-not-ready",
     "updated-node-not-ready",
     "invalid-control",
+    "not-ready-node",
+    "not-eligible",
 ];
 
 impl Hold<'_> {
@@ -63,6 +70,8 @@ impl Hold<'_> {
             Hold::NodeNotReady => "node-not-ready",
             Hold::UpdatedNodeNotReady { .. } => "updated-node-not-ready",
             Hold::InvalidControl => "invalid-control",
+            Hold::NotReadyNode => "not-ready-node",
+            Hold::NotEligible => "not-eligible",
         }
     }
 
@@ -127,6 +136,11 @@ impl fmt::Display for Hold<'_> {
                 f,
                 "blocked: a rollout annotation is invalid (see the Progressing condition)"
             ),
+            Hold::NotReadyNode => write!(
+                f,
+                "skipped: the node is NotReady; a pod deleted there would never be recreated"
+            ),
+            Hold::NotEligible => write!(f, "left to kube-controller-manager: the node should not run the pod"),
         }
     }
 }

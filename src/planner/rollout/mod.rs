@@ -40,6 +40,13 @@ pub struct RolloutReport<'s> {
     pub rollback: Option<Rollback<'s>>,
     /// Hash to record as the last complete revision (only with `on-failure: rollback`).
     pub mark_complete: Option<String>,
+    /// Coexist mode: the conditions changed status or reason and are written (there is no
+    /// status write of counters for them to ride along with).
+    pub write_conditions: bool,
+    /// Coexist mode: the DaemonSet left coexist mode and daemonroll's conditions are removed.
+    pub clear_conditions: bool,
+    /// Coexist mode: why daemonroll does nothing on this opted-in DaemonSet.
+    pub misconfigured: Option<String>,
 }
 
 use std::time::Duration;
@@ -47,7 +54,7 @@ use std::time::Duration;
 use crate::planner::intstr::{self, BudgetError, Budgets, rolling_budgets};
 use crate::planner::plan::PlannedEvent;
 use crate::planner::pods::NodeState;
-use crate::snapshot::{DaemonSetView, RevisionView, StatusCounts, Timestamp, UpdateStrategy};
+use crate::snapshot::{ConditionView, DaemonSetView, RevisionView, StatusCounts, Timestamp, UpdateStrategy};
 use conditions::RolloutFacts;
 use controls::{OnFailure, ParsedControls};
 use gate::Gate;
@@ -93,13 +100,15 @@ pub fn budgets<'s>(
 }
 
 /// The gate for this sync's rolling update.
+/// `stored_conditions` are daemonroll's conditions as stored, under their unprefixed types.
 pub fn gate_for<'s>(
     daemon_set: &DaemonSetView,
+    stored_conditions: &[ConditionView],
     controls: &RolloutControls,
     states: &[NodeState<'s>],
     now: Timestamp,
 ) -> Gate<'s> {
-    let completed_before = conditions::stored(&daemon_set.conditions, PROGRESSING)
+    let completed_before = conditions::stored(stored_conditions, PROGRESSING)
         .is_some_and(|condition| condition.reason == "RolloutComplete");
     gate::compute(&gate::GateInput {
         controls,
@@ -113,6 +122,10 @@ pub fn gate_for<'s>(
 /// Everything `report` reads.
 pub struct ReportInput<'a, 's> {
     pub daemon_set: &'s DaemonSetView,
+    /// daemonroll's conditions as stored, under their unprefixed types.
+    pub stored_conditions: &'a [ConditionView],
+    /// Said first in the Progressing message (the hostPort guard, coexist mode's fallbacks).
+    pub notice: Option<String>,
     pub update_hash: &'a str,
     pub revision_number: Option<i64>,
     pub parsed: ParsedControls,
@@ -170,7 +183,11 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
     let problems: Vec<String> = input.parsed.problems.iter().map(ToString::to_string).collect();
     // The guard matters (and is said) only while old pods are left to replace.
     let surge_guarded = input.surge_guarded && old_nodes > 0;
-    let guard = surge_guarded.then_some(SURGE_GUARD);
+    let notice = match (surge_guarded, &input.notice) {
+        (true, Some(notice)) => Some(format!("{SURGE_GUARD}; {notice}")),
+        (true, None) => Some(SURGE_GUARD.to_string()),
+        (false, notice) => notice.clone(),
+    };
     let revision = input
         .revision_number
         .map_or_else(|| input.update_hash.to_string(), |n| n.to_string());
@@ -185,16 +202,22 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         rolled_back: rolled_back.clone(),
         rollback_error,
         problems: &problems,
-        guard,
+        notice: notice.as_deref(),
         max_unavailable: input.max_unavailable,
     };
-    let conditions = conditions::compute(&facts, &daemon_set.conditions, input.now);
+    let conditions = conditions::compute(&facts, input.stored_conditions, input.now);
     let mark_complete = (input.parsed.controls.on_failure == OnFailure::Rollback
         && facts.is_complete()
         && !input.update_hash.is_empty()
         && daemon_set.annotations.get(controls::LAST_COMPLETE_REVISION) != Some(input.update_hash))
     .then(|| input.update_hash.to_string());
-    let events = transition_events(daemon_set, &conditions, &problems, surge_guarded);
+    let events = transition_events(
+        daemon_set,
+        input.stored_conditions,
+        &conditions,
+        &problems,
+        surge_guarded,
+    );
     let report = RolloutReport {
         failed: gate.failure.is_some(),
         controls: input.parsed.controls,
@@ -204,6 +227,9 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         held,
         rollback,
         mark_complete,
+        write_conditions: false,
+        clear_conditions: false,
+        misconfigured: None,
     };
     (report, events, gate.requeue_after)
 }
@@ -255,12 +281,13 @@ const SURGE_GUARD: &str = "surge disabled: the template uses hostPorts, so a sur
 /// new problem (the rest of the message is progress, which changes every few syncs).
 fn transition_events(
     daemon_set: &DaemonSetView,
+    stored_conditions: &[ConditionView],
     conditions: &[Condition; 2],
     problems: &[String],
     surge_guarded: bool,
 ) -> Vec<PlannedEvent> {
     let progressing = &conditions[0];
-    let stored = conditions::stored(&daemon_set.conditions, PROGRESSING);
+    let stored = conditions::stored(stored_conditions, PROGRESSING);
     let mut events = Vec::new();
     if surge_guarded && stored.is_none_or(|stored| !stored.message.contains(SURGE_GUARD)) {
         events.push(PlannedEvent {
