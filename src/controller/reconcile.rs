@@ -167,7 +167,8 @@ impl Controller {
 
     /// Whether this sync may write a changed status, and if not, how long until it may.
     fn status_spacing(&self, key: &ObjectKey, plan: &Plan<'_>, now: Instant) -> (bool, Option<Duration>) {
-        if !plan.status.is_some_and(|status| status.changed) {
+        let coexist_conditions = plan.coexist && plan.rollout.write_conditions;
+        if !plan.status.is_some_and(|status| status.changed) && !coexist_conditions {
             return (true, None);
         }
         let Some(last) = self.last_status_write.lock().get(key).copied() else {

@@ -10,7 +10,13 @@ use crate::planner::Plan;
 use crate::planner::coexist::{CONDITION_PREFIX, opted_in};
 use crate::snapshot::{ObjectKey, Timestamp};
 
-pub async fn apply(executor: &Executor, key: &ObjectKey, plan: &Plan<'_>) -> Result<Applied, SyncError> {
+/// `write_status` is false when the caller defers changed conditions to a later sync.
+pub async fn apply(
+    executor: &Executor,
+    key: &ObjectKey,
+    plan: &Plan<'_>,
+    write_status: bool,
+) -> Result<Applied, SyncError> {
     for event in &plan.events {
         executor.event(plan, event.warning, event.reason, event.message.clone());
     }
@@ -35,7 +41,7 @@ pub async fn apply(executor: &Executor, key: &ObjectKey, plan: &Plan<'_>) -> Res
     if rollout::apply(executor, plan).await? {
         return Ok(Applied::Written(written));
     }
-    if plan.rollout.write_conditions || plan.rollout.clear_conditions {
+    if (plan.rollout.write_conditions && write_status) || plan.rollout.clear_conditions {
         write_conditions(executor, plan).await?;
         written.status_written = true;
     }

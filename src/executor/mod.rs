@@ -148,7 +148,7 @@ impl Executor {
     /// changed status to a later sync.
     pub async fn apply(&self, key: &ObjectKey, plan: &Plan<'_>, write_status: bool) -> Result<Applied, SyncError> {
         if plan.coexist {
-            return coexist::apply(self, key, plan).await;
+            return coexist::apply(self, key, plan, write_status).await;
         }
         let ds = plan.daemon_set;
         for event in &plan.events {

@@ -141,10 +141,13 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         surge_guarded: false,
         now: snapshot.now,
     });
+    // No counter write for a message to ride along with: a changed message is written too (the
+    // controller spaces status writes, so at most one per status interval).
     if let Some(conditions) = report.conditions.as_ref() {
-        report.write_conditions = conditions
-            .iter()
-            .any(|condition| condition.differs_from(conditions::stored(&stored, condition.type_)));
+        report.write_conditions = conditions.iter().any(|condition| {
+            let stored = conditions::stored(&stored, condition.type_);
+            condition.differs_from(stored) || stored.is_some_and(|stored| stored.message != condition.message)
+        });
     }
     if !snapshot.expectations_satisfied {
         report.rollback = None;

@@ -15,6 +15,7 @@ mod recorder;
 mod support;
 
 mod apiserver;
+mod coexist;
 mod deletion;
 mod ha;
 mod kubectl;

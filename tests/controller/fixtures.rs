@@ -86,6 +86,19 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// OnDelete, keeping a rollingUpdate budget for coexist mode (the API server keeps it unvalidated).
+    pub fn on_delete_keeping_budget(mut self, max_unavailable: impl IntOrPercent) -> Self {
+        self.0["spec"]["updateStrategy"] =
+            json!({"type": "OnDelete", "rollingUpdate": {"maxUnavailable": max_unavailable.to_json()}});
+        self
+    }
+
+    /// An annotation on the DaemonSet itself (rollout controls, coexist mode's opt-in).
+    pub fn annotation(mut self, key: &str, value: &str) -> Self {
+        self.0["metadata"]["annotations"][key] = json!(value);
+        self
+    }
+
     pub fn min_ready_seconds(mut self, seconds: i64) -> Self {
         self.0["spec"]["minReadySeconds"] = json!(seconds);
         self
