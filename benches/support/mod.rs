@@ -74,6 +74,7 @@ pub fn nodes(count: usize) -> Arc<[NodeView]> {
             ]),
             taints: Vec::new(),
             ready: Some(true),
+            being_deleted: false,
         })
         .collect::<Vec<_>>()
         .into()

@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// daemonroll.io/rollout=managed, daemonroll only deletes old pods (README "On a managed cluster").
     #[arg(long, value_enum, default_value = "replace")]
     mode: ModeArg,
+    /// Coexist mode: how long kube-controller-manager may take to recreate a pod daemonroll
+    /// deleted before the DaemonSet's condition reports WaitingForRecreate.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    recreate_wait: std::time::Duration,
     /// Least time between two status writes of one DaemonSet (the latest status is always written).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     status_interval: std::time::Duration,
@@ -192,6 +196,7 @@ fn options(args: &RunArgs, instance: Option<String>) -> Options {
             ModeArg::Replace => Mode::Replace,
             ModeArg::Coexist => Mode::Coexist,
         },
+        recreate_wait: args.recreate_wait,
         namespace: args.namespace.clone(),
         selector: args.selector.clone(),
         workers: args.concurrency,

@@ -48,6 +48,9 @@ pub struct Controller {
     failures: Mutex<HashMap<ObjectKey, u32>>,
     /// Per DaemonSet (with its uid): the `daemonroll.io/` annotation values that last parsed.
     last_good_controls: Mutex<HashMap<ObjectKey, (String, crate::snapshot::Labels)>>,
+    /// Coexist mode, per DaemonSet: nodes whose pod daemonroll deleted and kube-controller-manager
+    /// has not recreated yet, with when (lost on restart: the budget still counts those nodes).
+    awaiting_recreate: Mutex<HashMap<ObjectKey, std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>>>,
     /// How many kinds have completed their first list.
     synced_kinds: signal::Sender<usize>,
     metrics: Arc<Metrics>,
@@ -87,6 +90,7 @@ impl Controller {
             last_status_write: Mutex::default(),
             failures: Mutex::default(),
             last_good_controls: Mutex::default(),
+            awaiting_recreate: Mutex::default(),
             synced_kinds: signal::Sender::new(0),
             metrics,
         })
@@ -113,6 +117,7 @@ impl Controller {
         self.last_status_write.lock().remove(key);
         self.failures.lock().remove(key);
         self.last_good_controls.lock().remove(key);
+        self.awaiting_recreate.lock().remove(key);
         self.metrics.forget(key);
     }
 }

@@ -17,6 +17,8 @@ pub enum Mode {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub mode: Mode,
+    /// Coexist mode: how long kube-controller-manager may take to recreate a deleted pod.
+    pub recreate_wait: Duration,
     /// Only DaemonSets (and their pods and revisions) in this namespace.
     pub namespace: Option<String>,
     /// Only DaemonSets whose labels match this selector.
@@ -37,6 +39,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             mode: Mode::Replace,
+            recreate_wait: crate::snapshot::DEFAULT_RECREATE_WAIT,
             namespace: None,
             selector: None,
             workers: 2,

@@ -106,6 +106,10 @@ impl Controller {
             .filter(|(uid, _)| *uid == snapshot.daemon_set.uid)
             .map(|(_, good)| good.clone());
 
+        if self.options.mode == Mode::Coexist {
+            snapshot.awaiting_recreate = self.awaiting_recreate.lock().get(key).cloned().unwrap_or_default();
+            snapshot.recreate_wait = self.options.recreate_wait;
+        }
         let plan = match self.options.mode {
             Mode::Replace => planner::plan(&snapshot),
             Mode::Coexist => planner::coexist::plan(&snapshot),
@@ -119,6 +123,9 @@ impl Controller {
         if !plan.backoff_updates.is_empty() && !matches!(result, Ok(Applied::Stale)) {
             let updates = plan.backoff_updates.iter().map(|(node, entry)| (*node, *entry));
             self.store.lock().record_backoff(key, &snapshot.daemon_set, updates);
+        }
+        if plan.coexist {
+            self.remember_recreates(key, &plan, matches!(result, Ok(Applied::Written(_))));
         }
         let requeue = earliest(plan.requeue_after, status_wait);
         tracing::debug!(ds = %key, elapsed_ms = started.elapsed().as_millis() as u64, "synced");
@@ -152,6 +159,25 @@ impl Controller {
             .iter()
             .any(|event| event.reason == "ProgressDeadlineExceeded");
         self.metrics.record_rollout(key, &plan.rollout, failed_now);
+    }
+
+    /// Coexist mode: the emptied nodes still waiting for kube-controller-manager, and this sync's.
+    fn remember_recreates(&self, key: &ObjectKey, plan: &Plan<'_>, deleted: bool) {
+        let mut waiting: std::collections::BTreeMap<_, _> = plan.rollout.awaiting_recreate.iter().cloned().collect();
+        if deleted {
+            let now = chrono::Utc::now();
+            for pod in &plan.deletes {
+                if let Some(node) = &pod.target_node {
+                    waiting.entry(node.to_string()).or_insert(now);
+                }
+            }
+        }
+        let mut memory = self.awaiting_recreate.lock();
+        if waiting.is_empty() {
+            memory.remove(key);
+        } else {
+            memory.insert(key.clone(), waiting);
+        }
     }
 
     /// Keeps the control values that parsed, for the next sync of the same DaemonSet.

@@ -64,6 +64,15 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
             .conditions
             .iter()
             .any(|condition| condition.type_.starts_with(CONDITION_PREFIX));
+        if plan.rollout.clear_conditions {
+            plan.events.push(super::PlannedEvent {
+                warning: false,
+                reason: "CoexistLeft",
+                message: format!(
+                    "{OPT_IN} removed (or the DaemonSet is being deleted): daemonroll stops deleting pods                      and removes its conditions"
+                ),
+            });
+        }
         return plan;
     }
     if let Err(problem) = refusal(daemon_set) {
@@ -119,7 +128,12 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     }
     let counts = status::count(&states);
     let unplanned = unplanned_updates(&states, &gate);
-    let notice = [budget_notice, unplanned].into_iter().flatten().collect::<Vec<_>>();
+    let awaiting = awaiting_recreate(snapshot, &states);
+    let overdue = overdue_recreates(snapshot, &awaiting);
+    let notice = [budget_notice, unplanned, overdue]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
     let old_revisions: Vec<&RevisionView> = claimed
         .revisions
         .iter()
@@ -156,9 +170,54 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     if let Some(after) = requeue {
         plan.requeue_within(after);
     }
+    // Sync again when the next wait runs out, so that the report does not wait for an event.
+    let wait = chrono::TimeDelta::from_std(snapshot.recreate_wait).unwrap_or(chrono::TimeDelta::MAX);
+    for (_, since) in &awaiting {
+        if let Ok(remaining) = (*since + wait - snapshot.now).to_std() {
+            plan.requeue_within(remaining);
+        }
+    }
+    report.awaiting_recreate = awaiting;
     plan.rollout = report;
     plan.nodes = notes.into_nodes();
     plan
+}
+
+/// The nodes daemonroll emptied that have no live pod of the target revision yet.
+fn awaiting_recreate(snapshot: &Snapshot, states: &[NodeState<'_>]) -> Vec<(String, crate::snapshot::Timestamp)> {
+    snapshot
+        .awaiting_recreate
+        .iter()
+        .filter(|(node, _)| {
+            let state = states.iter().find(|state| state.node == node.as_str());
+            // Until a pod of the target revision shows up (the delete may not be observed yet).
+            state.is_some_and(|state| {
+                state.should_run() && !state.pods.iter().any(|pod| !pod.is_terminating() && pod.updated)
+            })
+        })
+        .map(|(node, since)| (node.clone(), *since))
+        .collect()
+}
+
+/// Nodes waiting for their new pod longer than `Snapshot::recreate_wait`, in words (WaitingForRecreate):
+/// a kube-controller-manager outage must not look like progress, nor hang silently.
+fn overdue_recreates(snapshot: &Snapshot, awaiting: &[(String, crate::snapshot::Timestamp)]) -> Option<String> {
+    let wait = chrono::TimeDelta::from_std(snapshot.recreate_wait).unwrap_or(chrono::TimeDelta::MAX);
+    let overdue: Vec<&str> = awaiting
+        .iter()
+        .filter(|(_, since)| *since + wait <= snapshot.now)
+        .map(|(node, _)| node.as_str())
+        .collect();
+    if overdue.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = overdue.iter().copied().take(5).collect();
+    Some(format!(
+        "WaitingForRecreate: kube-controller-manager has not recreated the pod of {} node(s) within {}s          of daemonroll's delete: {}",
+        overdue.len(),
+        snapshot.recreate_wait.as_secs(),
+        shown.join(", ")
+    ))
 }
 
 /// Nothing is deleted; the Progressing condition (False, CoexistMisconfigured) and, on a change,
@@ -290,7 +349,7 @@ fn one_at_a_time() -> Budgets {
 /// Coexist's own holds: NotReady nodes and nodes kube-controller-manager clears itself.
 fn hold_unsafe_nodes<'s>(states: &[NodeState<'s>], gate: &mut rollout::gate::Gate<'s>) {
     for (index, state) in states.iter().enumerate() {
-        if state.view.is_none_or(|view| view.is_not_ready()) {
+        if state.view.is_none_or(|view| view.is_unsafe_to_empty()) {
             gate.hold_node(index, Hold::NotReadyNode);
         } else if !state.should_run() {
             gate.hold_node(index, Hold::NotEligible);

@@ -199,6 +199,7 @@ pub fn node_from_json(value: &Value) -> Result<NodeView, ObjectError> {
         labels: reader.labels(&["metadata", "labels"])?,
         taints,
         ready,
+        being_deleted: reader.timestamp(&["metadata", "deletionTimestamp"])?.is_some(),
     })
 }
 

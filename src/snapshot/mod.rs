@@ -25,6 +25,9 @@ pub type Timestamp = DateTime<Utc>;
 /// Upstream: daemon_controller.go BurstReplicas.
 pub const DEFAULT_BURST_REPLICAS: usize = 250;
 
+/// Coexist mode's default for `Snapshot::recreate_wait`.
+pub const DEFAULT_RECREATE_WAIT: Duration = Duration::from_secs(60);
+
 /// Label carrying the revision hash on pods and ControllerRevisions.
 pub const REVISION_HASH_LABEL: &str = "controller-revision-hash";
 /// Pod label carrying the template generation a pod was created from.
@@ -40,6 +43,12 @@ pub struct Snapshot {
     /// Every Node in the cluster (the node lister's view). Order does not change the plan; `assemble`
     /// keeps them sorted by name, which spares the planner a sort.
     pub nodes: Arc<[NodeView]>,
+    /// Coexist mode: when daemonroll deleted the pod of each node whose replacement by
+    /// kube-controller-manager it still waits for (kept by the controller, in memory).
+    pub awaiting_recreate: BTreeMap<String, Timestamp>,
+    /// Coexist mode: how long kube-controller-manager may take to recreate a deleted pod before
+    /// the wait is reported (WaitingForRecreate).
+    pub recreate_wait: Duration,
     /// Pods of the DaemonSet's namespace that are controlled by it or are orphans. Order does not
     /// change the plan; `assemble` sorts them by target node, so that with nodes sorted by name
     /// the planner joins them without hashing.
@@ -65,6 +74,8 @@ impl Snapshot {
             nodes: Arc::from(Vec::new()),
             pods: Vec::new(),
             revisions: Vec::new(),
+            awaiting_recreate: BTreeMap::new(),
+            recreate_wait: DEFAULT_RECREATE_WAIT,
             failed_pod_backoff: FailedPodBackoff::default(),
             expectations_satisfied: true,
             burst_replicas: DEFAULT_BURST_REPLICAS,
@@ -82,9 +93,25 @@ pub struct NodeView {
     /// The node's Ready condition: Some(true) when its status is "True", Some(false) when "False"
     /// or "Unknown", None when the node has none (read as ready: only `ignore-not-ready-nodes` asks).
     pub ready: Option<bool>,
+    /// `metadata.deletionTimestamp` is set.
+    pub being_deleted: bool,
 }
 
+/// Taints that say a node's kubelet is gone or the node is being taken out of service.
+const NODE_GONE_TAINTS: [&str; 2] = ["node.kubernetes.io/unreachable", "node.kubernetes.io/out-of-service"];
+
 impl NodeView {
+    /// NotReady, unreachable, out of service or being deleted: a pod deleted there would stay
+    /// Terminating, and its replacement could never start (coexist mode never deletes there).
+    pub fn is_unsafe_to_empty(&self) -> bool {
+        self.is_not_ready()
+            || self.being_deleted
+            || self
+                .taints
+                .iter()
+                .any(|taint| NODE_GONE_TAINTS.contains(&taint.key.as_str()))
+    }
+
     /// The Ready condition says False or Unknown (the kubelet stopped reporting).
     pub fn is_not_ready(&self) -> bool {
         self.ready == Some(false)

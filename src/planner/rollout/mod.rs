@@ -47,6 +47,8 @@ pub struct RolloutReport<'s> {
     pub clear_conditions: bool,
     /// Coexist mode: why daemonroll does nothing on this opted-in DaemonSet.
     pub misconfigured: Option<String>,
+    /// Coexist mode: the nodes of `Snapshot::awaiting_recreate` still without a pod.
+    pub awaiting_recreate: Vec<(String, Timestamp)>,
 }
 
 use std::time::Duration;
@@ -230,6 +232,7 @@ pub fn report<'s>(input: ReportInput<'_, 's>) -> (RolloutReport<'s>, Vec<Planned
         write_conditions: false,
         clear_conditions: false,
         misconfigured: None,
+        awaiting_recreate: Vec::new(),
     };
     (report, events, gate.requeue_after)
 }
