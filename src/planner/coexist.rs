@@ -20,7 +20,9 @@ use super::pods::{self, NodeState};
 use super::rollout::hold::Hold;
 use super::rollout::{self, conditions, controls};
 use super::{Context, Plan, Step, check_spec, claim, eligibility::EligibilityRules, revisions, rolling, status};
-use crate::snapshot::{ConditionView, DaemonSetView, IntOrString, RevisionView, Snapshot, UpdateStrategy};
+use crate::snapshot::{
+    ConditionView, DaemonSetView, IntOrString, REVISION_HASH_LABEL, RevisionView, Snapshot, UpdateStrategy,
+};
 
 /// The opt-in annotation and its one accepted value.
 pub const OPT_IN: &str = "daemonroll.io/rollout";
@@ -92,12 +94,12 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         return plan;
     }
     let claimed = claim::claim_revisions(daemon_set, &spec.selector, &snapshot.revisions);
-    let Some(target) = target_revision(&claimed.revisions) else {
+    let Some(target) = target_revision(daemon_set, &claimed.revisions) else {
         plan.problems
             .push("no ControllerRevision of this DaemonSet yet: waiting for kube-controller-manager".into());
         return plan;
     };
-    let hash = revisions::hash_of(target).to_string();
+    let hash = target_hash(daemon_set, target);
     plan.update_revision.clone_from(&hash);
     let rules = EligibilityRules::compile(&spec.template);
     let context = Context::new(snapshot, hash.clone(), false);
@@ -134,6 +136,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         .into_iter()
         .flatten()
         .collect::<Vec<_>>();
+    let notice = (!notice.is_empty()).then(|| notice.join("; "));
     let old_revisions: Vec<&RevisionView> = claimed
         .revisions
         .iter()
@@ -143,7 +146,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     let (mut report, events, requeue) = rollout::report(rollout::ReportInput {
         daemon_set,
         stored_conditions: &stored,
-        notice: (!notice.is_empty()).then(|| notice.join("; ")),
+        notice,
         update_hash: &hash,
         revision_number: Some(target.revision),
         parsed,
@@ -279,12 +282,35 @@ fn refusal(daemon_set: &DaemonSetView) -> Result<(), String> {
 }
 
 /// The owned revision with the highest number: the template kube-controller-manager creates from.
-fn target_revision<'s>(owned: &[&'s RevisionView]) -> Option<&'s RevisionView> {
-    owned
+/// Owned by controllerRef uid only: `claimed` also holds orphans that match the selector, which
+/// kube-controller-manager has not adopted (and may never build pods from).
+fn target_revision<'s>(daemon_set: &DaemonSetView, claimed: &[&'s RevisionView]) -> Option<&'s RevisionView> {
+    claimed
         .iter()
         .copied()
         .filter(|revision| revision.deletion_timestamp.is_none())
+        .filter(|revision| {
+            revision
+                .controller
+                .as_ref()
+                .is_some_and(|controller| controller.uid == daemon_set.uid)
+        })
         .max_by(|a, b| a.revision.cmp(&b.revision).then_with(|| a.name.cmp(&b.name)))
+}
+
+/// The hash pods of `revision` carry: its hash label, else the suffix of its name
+/// `<daemonset>-<hash>` (design rule 3; never recomputed), else the whole name.
+fn target_hash(daemon_set: &DaemonSetView, revision: &RevisionView) -> String {
+    if revision.labels.get(REVISION_HASH_LABEL).is_some() {
+        return revisions::hash_of(revision).to_string();
+    }
+    revision
+        .name
+        .strip_prefix(daemon_set.name.as_str())
+        .and_then(|rest| rest.strip_prefix('-'))
+        .filter(|suffix| !suffix.is_empty())
+        .unwrap_or(revision.name.as_str())
+        .to_string()
 }
 
 /// maxUnavailable from the `rollingUpdate` kept under OnDelete (which the API server does not
@@ -292,7 +318,7 @@ fn target_revision<'s>(owned: &[&'s RevisionView]) -> Option<&'s RevisionView> {
 /// daemonroll assumed.
 fn budgets(daemon_set: &DaemonSetView, desired: i64) -> Result<(Budgets, Option<String>), String> {
     let Some(kept) = daemon_set.on_delete_rolling_update.as_ref().filter(|v| !v.is_null()) else {
-        let notice = "no rollingUpdate in the spec: maxUnavailable 1, upstream's default".to_string();
+        let notice = format!("{NO_BUDGET}: maxUnavailable 1, upstream's default");
         return Ok((one_at_a_time(), Some(notice)));
     };
     let read = |key: &str| -> Result<Option<IntOrString>, String> {
@@ -311,6 +337,10 @@ fn budgets(daemon_set: &DaemonSetView, desired: i64) -> Result<(Budgets, Option<
     let resolve = |key: &str| -> Result<i64, String> {
         match read(key)? {
             None => Ok(0),
+            // Upstream validation rejects negatives under RollingUpdate; nothing does under OnDelete.
+            Some(value) if is_negative(&value) => Err(format!(
+                "spec.updateStrategy.rollingUpdate.{key} {value} is negative: use 0 or more"
+            )),
             Some(value) => scaled_value_round_up(&value, desired)
                 .map_err(|error| format!("spec.updateStrategy.rollingUpdate.{key}: {error}")),
         }
@@ -322,8 +352,8 @@ fn budgets(daemon_set: &DaemonSetView, desired: i64) -> Result<(Budgets, Option<
     };
     if max_surge > 0 {
         let notice = format!(
-            "maxSurge {max_surge} cannot be honoured under OnDelete (kube-controller-manager keeps the \
-             oldest pod on a node): one node at a time instead"
+            "maxSurge {max_surge} {SURGE_FALLBACK} (kube-controller-manager keeps the oldest pod on a \
+             node): one node at a time instead"
         );
         return Ok((one_at_a_time(), Some(notice)));
     }
@@ -337,6 +367,17 @@ fn budgets(daemon_set: &DaemonSetView, desired: i64) -> Result<(Budgets, Option<
         },
         None,
     ))
+}
+
+const NO_BUDGET: &str = "no rollingUpdate in the spec";
+const SURGE_FALLBACK: &str = "cannot be honoured under OnDelete";
+const UNPLANNED: &str = "unplanned updates (kube-controller-manager";
+
+fn is_negative(value: &IntOrString) -> bool {
+    match value {
+        IntOrString::Int(n) => *n < 0,
+        IntOrString::String(text) => text.trim_start().starts_with('-'),
+    }
 }
 
 fn one_at_a_time() -> Budgets {
@@ -383,7 +424,7 @@ fn unplanned_updates(states: &[NodeState<'_>], gate: &rollout::gate::Gate<'_>) -
         String::new()
     };
     Some(format!(
-        "{} unplanned updates (kube-controller-manager created the new revision on held nodes): {}{tail}",
+        "{} {UNPLANNED} created the new revision on held nodes): {}{tail}",
         nodes.len(),
         shown.join(", ")
     ))

@@ -285,3 +285,89 @@ async fn watch_and_plan_show_the_one_daemon_set() {
     assert!(table.contains("3 create(s)"), "{table}");
     cluster.stop().await;
 }
+
+/// kube-controller-manager's counters (3 nodes, `updated` of them updated, all available) and
+/// daemonroll's coexist-mode condition `daemonroll.io/Progressing`.
+fn coexist_status(updated: i64, progressing: &str, reason: &str, message: &str) -> Value {
+    json!({"observedGeneration": 1, "desiredNumberScheduled": 3, "currentNumberScheduled": 3,
+           "updatedNumberScheduled": updated, "numberAvailable": 3, "numberReady": 3, "numberMisscheduled": 0,
+           "conditions": [{"type": "daemonroll.io/Progressing", "status": progressing, "reason": reason,
+                           "message": message, "lastTransitionTime": "2026-01-01T00:00:00Z"}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_watch_follow_a_coexist_daemon_set_through_its_prefixed_condition() {
+    // Issue 12: `kubectl rollout status` refuses OnDelete; `kubectl daemonroll status` follows an
+    // opted-in OnDelete DaemonSet through daemonroll.io/Progressing and the counters.
+    let Some((cluster, kubectl)) = cluster_with("ns").await else {
+        return;
+    };
+    let mut managed = daemon_set("c", "agent:1", json!({"daemonroll.io/rollout": "managed"}));
+    managed["spec"]["updateStrategy"] = json!({"type": "OnDelete", "rollingUpdate": {"maxUnavailable": 1}});
+    cluster.create("/apis/apps/v1/namespaces/ns/daemonsets", managed).await;
+    let status = |args: &[&str]| {
+        let mut all = vec!["daemonroll", "status", "ds/c", "-n", "ns"];
+        all.extend_from_slice(args);
+        kubectl.run(&all)
+    };
+
+    kubectl.set_status(
+        "ns",
+        "c",
+        coexist_status(
+            1,
+            "True",
+            "NewRevisionRolling",
+            "revision 2: 1 of 3 nodes updated, 3 available",
+        ),
+    );
+    assert_prints(
+        &status(&["--watch=false"]),
+        0,
+        "Waiting for daemon set \"c\" rollout to finish: 1 out of 3 new pods have been updated...\n  \
+         daemonroll.io/Progressing: NewRevisionRolling: revision 2: 1 of 3 nodes updated, 3 available\n  \
+         (coexist mode: daemonroll deletes old pods within the budget, kube-controller-manager recreates them)\n",
+    );
+
+    kubectl.set_status(
+        "ns",
+        "c",
+        coexist_status(1, "False", "ProgressDeadlineExceeded", "updated pod c-abc on node-001"),
+    );
+    let failed = status(&[]);
+    assert_eq!(failed.status.code(), Some(1), "a failed coexist rollout exits 1");
+    assert_eq!(
+        text(&failed.stderr),
+        "error: daemon set \"c\" rollout failed (coexist mode): ProgressDeadlineExceeded: updated pod c-abc on node-001\n"
+    );
+
+    kubectl.set_status(
+        "ns",
+        "c",
+        coexist_status(
+            3,
+            "True",
+            "RolloutComplete",
+            "revision 2: 3 of 3 nodes updated, 3 available",
+        ),
+    );
+    assert_prints(
+        &status(&[]),
+        0,
+        "daemon set \"c\" successfully rolled out (coexist mode)\n",
+    );
+
+    let watch = kubectl.run(&["daemonroll", "watch", "ds/c", "-n", "ns", "--once", "--plain"]);
+    assert!(watch.status.success(), "{}", text(&watch.stderr));
+    let frame = text(&watch.stdout);
+    assert!(
+        frame.contains("strategy  OnDelete, coexist mode: daemonroll deletes old pods"),
+        "{frame}"
+    );
+    // No kube-controller-manager here: no revision yet, so daemonroll's stored condition is shown.
+    assert!(
+        frame.contains("daemonroll.io/Progressing True    RolloutComplete"),
+        "{frame}"
+    );
+    cluster.stop().await;
+}

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod coexist;
 mod controls;
 mod controls_combined;
 mod differential;

@@ -204,6 +204,20 @@ impl DaemonSetBuilder {
         self.strategy(UpdateStrategy::OnDelete)
     }
 
+    /// OnDelete keeping `rolling_update` as served under `spec.updateStrategy.rollingUpdate` (the
+    /// API server does not validate it there; coexist mode reads its budget from it).
+    pub fn on_delete_budget(mut self, rolling_update: Value) -> Self {
+        self.0.update_strategy = UpdateStrategy::OnDelete;
+        self.0.on_delete_rolling_update = Some(rolling_update);
+        self
+    }
+
+    /// status.observedGeneration, the counters left as they are.
+    pub fn observed_generation(mut self, generation: i64) -> Self {
+        self.0.status.observed_generation = generation;
+        self
+    }
+
     pub fn min_ready_seconds(mut self, seconds: i32) -> Self {
         self.0.min_ready_seconds = seconds;
         self
@@ -594,6 +608,7 @@ pub struct Cluster {
     expectations_satisfied: bool,
     burst: Option<usize>,
     last_good_controls: Option<Labels>,
+    new_pod_hash: Option<String>,
 }
 
 pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
@@ -606,6 +621,7 @@ pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
         expectations_satisfied: true,
         burst: None,
         last_good_controls: None,
+        new_pod_hash: None,
     }
 }
 
@@ -664,12 +680,22 @@ impl Cluster {
         self
     }
 
+    /// The hash label of current-revision pods (`Revision::New`, layout `N` and `n`) instead of
+    /// the current template's hash: kube-controller-manager's revision in coexist mode.
+    pub fn new_pod_hash(mut self, hash: &str) -> Self {
+        self.new_pod_hash = Some(hash.into());
+        self
+    }
+
     pub fn daemon_set(&self) -> &DaemonSetView {
         &self.daemon_set
     }
 
     pub fn snapshot(self) -> Snapshot {
-        let hash = current_hash(&self.daemon_set);
+        let hash = self
+            .new_pod_hash
+            .clone()
+            .unwrap_or_else(|| current_hash(&self.daemon_set));
         let pods = self
             .pods
             .into_iter()

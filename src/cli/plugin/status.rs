@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use daemonroll::kube::ApiClient;
 use daemonroll::kube::paths::daemon_set_path;
+use daemonroll::planner::coexist::{CONDITION_PREFIX, MANAGED, OPT_IN};
 use daemonroll::planner::rollout::PROGRESSING;
 
 use super::TargetArg;
@@ -55,19 +56,34 @@ pub enum Verdict {
     Failed(String),
 }
 
+/// Whether the DaemonSet is opted in to coexist mode (`planner::coexist::opted_in` on JSON).
+fn coexist(daemon_set: &Value) -> bool {
+    daemon_set["metadata"]["annotations"][OPT_IN]
+        .as_str()
+        .is_some_and(|value| value.trim() == MANAGED)
+}
+
 /// kubectl's DaemonSetStatusViewer (rollout_status.go), plus the Progressing condition; it does
-/// not refuse OnDelete, whose rollout completes as pods are deleted.
+/// not refuse OnDelete, whose rollout completes as pods are deleted. In coexist mode daemonroll's
+/// condition is `daemonroll.io/Progressing` (kube-controller-manager writes the counters), and
+/// every verdict says "coexist mode".
 pub fn verdict(daemon_set: &Value) -> Verdict {
     let name = daemon_set["metadata"]["name"].as_str().unwrap_or_default();
     let status = &daemon_set["status"];
     let count = |field: &str| status[field].as_i64().unwrap_or(0);
+    let coexist = coexist(daemon_set);
+    let (condition_type, mode) = if coexist {
+        (format!("{CONDITION_PREFIX}{PROGRESSING}"), " (coexist mode)")
+    } else {
+        (PROGRESSING.to_string(), "")
+    };
     let progressing = status["conditions"]
         .as_array()
-        .and_then(|all| all.iter().find(|c| c["type"] == PROGRESSING));
+        .and_then(|all| all.iter().find(|c| c["type"] == condition_type.as_str()));
     let text = |field: &str| progressing.and_then(|c| c[field].as_str()).unwrap_or_default();
     if progressing.is_some_and(|c| c["status"] == "False") {
         return Verdict::Failed(format!(
-            "daemon set {name:?} rollout failed: {}: {}",
+            "daemon set {name:?} rollout failed{mode}: {}: {}",
             text("reason"),
             text("message")
         ));
@@ -89,13 +105,18 @@ pub fn verdict(daemon_set: &Value) -> Verdict {
             "Waiting for daemon set {name:?} rollout to finish: {available} of {desired} updated pods are available..."
         )
     } else {
-        return Verdict::Complete(format!("daemon set {name:?} successfully rolled out"));
+        return Verdict::Complete(format!("daemon set {name:?} successfully rolled out{mode}"));
     };
     let mut lines = vec![first];
     if progressing.is_some() {
-        lines.push(format!("  {PROGRESSING}: {}: {}", text("reason"), text("message")));
+        lines.push(format!("  {condition_type}: {}: {}", text("reason"), text("message")));
     }
-    if daemon_set["spec"]["updateStrategy"]["type"] == "OnDelete" && updated < desired {
+    if coexist {
+        lines.push(
+            "  (coexist mode: daemonroll deletes old pods within the budget, kube-controller-manager recreates them)"
+                .to_string(),
+        );
+    } else if daemon_set["spec"]["updateStrategy"]["type"] == "OnDelete" && updated < desired {
         lines.push("  (OnDelete: each old pod is replaced once it is deleted)".to_string());
     }
     Verdict::Waiting(lines)

@@ -133,3 +133,73 @@ fn status_waits_unless_watch_is_set_false_with_an_equals_sign() {
     );
     assert!(parsed_watch(&["kubectl-daemonroll", "status", "ds/x", "--watch", "false"]).is_err());
 }
+
+/// An opted-in OnDelete DaemonSet: kube-controller-manager's counters, daemonroll's prefixed
+/// condition (and an unprefixed one that is not daemonroll's in coexist mode).
+fn coexist_daemon_set(counts: (i64, i64, i64), conditions: Value) -> Value {
+    let (desired, updated, available) = counts;
+    json!({
+        "metadata": {"name": "agent", "generation": 2, "annotations": {"daemonroll.io/rollout": "managed"}},
+        "spec": {"updateStrategy": {"type": "OnDelete", "rollingUpdate": {"maxUnavailable": 1}}},
+        "status": {"observedGeneration": 2, "desiredNumberScheduled": desired,
+            "updatedNumberScheduled": updated, "numberAvailable": available, "conditions": conditions}
+    })
+}
+
+#[test]
+fn a_coexist_rollout_reads_daemonrolls_prefixed_condition_and_says_coexist_mode() {
+    let rolling = coexist_daemon_set(
+        (4, 1, 3),
+        json!([
+            {"type": "Progressing", "status": "False", "reason": "SomeoneElse", "message": "not daemonroll's"},
+            {"type": "daemonroll.io/Progressing", "status": "True", "reason": "NewRevisionRolling", "message": "revision 2: 1 of 4 nodes updated"}
+        ]),
+    );
+    assert_eq!(
+        verdict(&rolling),
+        Verdict::Waiting(vec![
+            "Waiting for daemon set \"agent\" rollout to finish: 1 out of 4 new pods have been updated...".into(),
+            "  daemonroll.io/Progressing: NewRevisionRolling: revision 2: 1 of 4 nodes updated".into(),
+            "  (coexist mode: daemonroll deletes old pods within the budget, kube-controller-manager recreates them)"
+                .into(),
+        ])
+    );
+    let failed = coexist_daemon_set(
+        (4, 1, 3),
+        json!([{"type": "daemonroll.io/Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                "message": "pod x on n1"}]),
+    );
+    assert_eq!(
+        verdict(&failed),
+        Verdict::Failed(
+            "daemon set \"agent\" rollout failed (coexist mode): ProgressDeadlineExceeded: pod x on n1".into()
+        )
+    );
+    let misconfigured = coexist_daemon_set(
+        (4, 4, 4),
+        json!([{"type": "daemonroll.io/Progressing", "status": "False", "reason": "CoexistMisconfigured",
+                "message": "set the type to OnDelete"}]),
+    );
+    assert!(matches!(verdict(&misconfigured), Verdict::Failed(line) if line.contains("CoexistMisconfigured")));
+}
+
+#[test]
+fn a_coexist_rollout_is_complete_when_kube_controller_managers_counters_say_so() {
+    // updatedNumberScheduled == desiredNumberScheduled == numberAvailable.
+    let done = coexist_daemon_set(
+        (3, 3, 3),
+        json!([{"type": "daemonroll.io/Progressing", "status": "True", "reason": "RolloutComplete", "message": ""}]),
+    );
+    assert_eq!(
+        verdict(&done),
+        Verdict::Complete("daemon set \"agent\" successfully rolled out (coexist mode)".into())
+    );
+    let starting = coexist_daemon_set((3, 3, 2), json!([]));
+    let Verdict::Waiting(lines) = verdict(&starting) else {
+        panic!("an unavailable updated pod is not done");
+    };
+    assert_eq!(
+        lines[0],
+        "Waiting for daemon set \"agent\" rollout to finish: 2 of 3 updated pods are available..."
+    );
+}

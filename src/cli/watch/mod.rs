@@ -13,8 +13,6 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
-use daemonroll::planner;
-
 use super::duration::parse_duration;
 use super::live::{self, Connection};
 use model::Model;
@@ -147,7 +145,7 @@ impl<'c> Watcher<'c> {
         else {
             bail!("the API server returned no DaemonSet {}/{}", self.namespace, self.name);
         };
-        let plan = planner::plan(snapshot);
+        let plan = model::plan(snapshot);
         let model = Model::from_plan(snapshot, &plan);
         self.waves.observe(now, &model);
         let report = self.waves.report(now, &model);

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 
 use daemonroll::planner::availability::{is_available, is_updated};
+use daemonroll::planner::coexist::{self, CONDITION_PREFIX};
+use daemonroll::planner::revisions::hash_of;
 use daemonroll::planner::rollout::{self, AVAILABLE, PROGRESSING, controls, gate::UNLABELLED_DOMAIN};
-use daemonroll::planner::{NodeAction, Plan, Reason};
+use daemonroll::planner::{self, NodeAction, Plan, Reason};
 use daemonroll::report::resulting_status;
 use daemonroll::snapshot::{PodView, Snapshot, UpdateStrategy};
 
@@ -118,6 +120,17 @@ pub struct Model {
     pub more_blockers: usize,
 }
 
+/// The plan the controller would make: coexist mode's for an opted-in OnDelete DaemonSet (the
+/// one daemonroll deletes for beside kube-controller-manager), replacement mode's otherwise.
+pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
+    let daemon_set = &snapshot.daemon_set;
+    if coexist::opted_in(daemon_set) && matches!(daemon_set.update_strategy, UpdateStrategy::OnDelete) {
+        coexist::plan(snapshot)
+    } else {
+        planner::plan(snapshot)
+    }
+}
+
 impl Model {
     pub fn from_plan(snapshot: &Snapshot, plan: &Plan<'_>) -> Model {
         let daemon_set = &snapshot.daemon_set;
@@ -174,7 +187,7 @@ impl Model {
         let counts = resulting_status(plan).counts;
         Model {
             daemon_set: format!("{}/{}", daemon_set.namespace, daemon_set.name),
-            revision: revision(plan),
+            revision: revision(snapshot, plan),
             strategy: strategy(plan, counts.desired_number_scheduled),
             controls: controls::USER_ANNOTATIONS
                 .iter()
@@ -251,11 +264,26 @@ pub fn cell_state(
     }
 }
 
-fn revision(plan: &Plan<'_>) -> String {
+fn revision(snapshot: &Snapshot, plan: &Plan<'_>) -> String {
     if plan.update_revision.is_empty() {
         return "-".to_string();
     }
-    match plan.history.as_ref().and_then(|h| h.current_number()) {
+    // Coexist mode plans no history: the number is that of kube-controller-manager's revision.
+    let owned_number = || {
+        snapshot
+            .revisions
+            .iter()
+            .filter(|r| r.controller.as_ref().is_some_and(|c| c.uid == plan.daemon_set.uid))
+            .filter(|r| hash_of(r) == plan.update_revision || r.name.ends_with(&format!("-{}", plan.update_revision)))
+            .map(|r| r.revision)
+            .max()
+    };
+    let number = match plan.history.as_ref() {
+        Some(history) => history.current_number(),
+        None if plan.coexist => owned_number(),
+        None => None,
+    };
+    match number {
         Some(number) => format!("{number} ({})", plan.update_revision),
         None => plan.update_revision.clone(),
     }
@@ -263,6 +291,20 @@ fn revision(plan: &Plan<'_>) -> String {
 
 fn strategy(plan: &Plan<'_>, desired: i32) -> String {
     let strategy = &plan.daemon_set.update_strategy;
+    if plan.coexist {
+        let budget = plan
+            .daemon_set
+            .on_delete_rolling_update
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map_or_else(
+                || "no rollingUpdate: maxUnavailable 1".to_string(),
+                |v| format!("rollingUpdate {v}"),
+            );
+        return format!(
+            "OnDelete, coexist mode: daemonroll deletes old pods, kube-controller-manager recreates them ({budget})"
+        );
+    }
     match strategy {
         UpdateStrategy::RollingUpdate(params) => {
             let spec = |value: Option<&daemonroll::snapshot::IntOrString>, default: &str| {
@@ -288,13 +330,15 @@ fn strategy(plan: &Plan<'_>, desired: i32) -> String {
     }
 }
 
-/// The conditions this sync computes; the stored ones when it computes none.
+/// The conditions this sync computes; the stored ones when it computes none. In coexist mode
+/// daemonroll's conditions are the `daemonroll.io/` ones (kube-controller-manager owns the rest).
 fn conditions(plan: &Plan<'_>) -> Vec<ConditionLine> {
+    let prefix = if plan.coexist { CONDITION_PREFIX } else { "" };
     if let Some(computed) = &plan.rollout.conditions {
         return computed
             .iter()
             .map(|c| ConditionLine {
-                type_: c.type_.to_string(),
+                type_: format!("{prefix}{}", c.type_),
                 status: c.status.to_string(),
                 reason: c.reason.to_string(),
                 message: c.message.clone(),
@@ -304,7 +348,11 @@ fn conditions(plan: &Plan<'_>) -> Vec<ConditionLine> {
     plan.daemon_set
         .conditions
         .iter()
-        .filter(|c| c.type_ == PROGRESSING || c.type_ == AVAILABLE)
+        .filter(|c| {
+            c.type_
+                .strip_prefix(prefix)
+                .is_some_and(|type_| type_ == PROGRESSING || type_ == AVAILABLE)
+        })
         .map(|c| ConditionLine {
             type_: c.type_.clone(),
             status: c.status.clone(),

@@ -213,3 +213,96 @@ fn without_a_hold_the_updated_pod_decides_then_the_old_one() {
         CellState::Unavailable
     );
 }
+
+/// "agent" opted in to coexist mode: OnDelete keeping maxUnavailable 2, generation 2 observed,
+/// with `conditions` stored.
+fn coexist_daemon_set(conditions: Value) -> Value {
+    let mut ds =
+        daemon_set(json!({"daemonroll.io/rollout": "managed", "deprecated.daemonset.template.generation": "2"}));
+    ds["spec"]["updateStrategy"] = json!({"type": "OnDelete", "rollingUpdate": {"maxUnavailable": 2}});
+    ds["status"]["conditions"] = conditions;
+    ds
+}
+
+/// kube-controller-manager's revision `number` of "agent", labelled `hash`.
+fn controller_revision(number: i64, hash: &str) -> Value {
+    json!({
+        "kind": "ControllerRevision",
+        "metadata": {"name": format!("agent-{hash}"), "namespace": "default", "uid": format!("rev-{number}"),
+            "labels": {"app": "agent", "controller-revision-hash": hash},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent", "uid": UID, "controller": true}]},
+        "revision": number,
+        "data": {"spec": {"template": {"$patch": "replace"}}}
+    })
+}
+
+#[test]
+fn a_coexist_daemon_set_is_planned_in_coexist_mode_with_prefixed_conditions() {
+    let snapshot = snapshot(vec![
+        coexist_daemon_set(json!([])),
+        controller_revision(1, "h1"),
+        controller_revision(2, "h2"),
+        node("n1", None),
+        node("n2", None),
+        node("n3", None),
+        pod("n1", 2, true),
+        pod("n2", 1, true),
+        pod("n3", 1, true),
+    ]);
+    let plan = plan(&snapshot);
+    assert!(plan.coexist, "opted in and OnDelete: coexist mode's plan");
+    assert!(plan.creates.is_empty());
+    let model = Model::from_plan(&snapshot, &plan);
+    assert_eq!(model.revision, "2 (h2)");
+    assert!(model.strategy.contains("coexist mode"), "{}", model.strategy);
+    assert!(model.strategy.contains(r#"{"maxUnavailable":2}"#), "{}", model.strategy);
+    let types: Vec<&str> = model.conditions.iter().map(|c| c.type_.as_str()).collect();
+    assert_eq!(types, vec!["daemonroll.io/Progressing", "daemonroll.io/Available"]);
+    let by_node: Vec<_> = model.cells().map(|c| (c.node.as_str(), c.state)).collect();
+    assert_eq!(
+        by_node,
+        vec![
+            ("n1", CellState::NewAvailable),
+            ("n2", CellState::Old),
+            ("n3", CellState::Old)
+        ]
+    );
+}
+
+#[test]
+fn a_coexist_daemon_set_waiting_for_kube_controller_manager_shows_its_stored_prefixed_conditions() {
+    // observedGeneration behind: coexist mode plans nothing and computes no condition; the view
+    // shows daemonroll's stored ones, not an unprefixed Progressing of someone else.
+    let mut ds = coexist_daemon_set(json!([
+        {"type": "Progressing", "status": "False", "reason": "Other", "message": "not daemonroll's"},
+        {"type": "daemonroll.io/Progressing", "status": "True", "reason": "NewRevisionRolling", "message": "m"}
+    ]));
+    ds["status"]["observedGeneration"] = json!(1);
+    let snapshot = snapshot(vec![
+        ds,
+        controller_revision(1, "h1"),
+        node("n1", None),
+        pod("n1", 1, true),
+    ]);
+    let plan = plan(&snapshot);
+    assert!(plan.coexist);
+    let model = Model::from_plan(&snapshot, &plan);
+    let shown: Vec<(&str, &str)> = model
+        .conditions
+        .iter()
+        .map(|c| (c.type_.as_str(), c.reason.as_str()))
+        .collect();
+    assert_eq!(shown, vec![("daemonroll.io/Progressing", "NewRevisionRolling")]);
+    assert!(!model.problems.is_empty());
+}
+
+#[test]
+fn the_annotation_without_on_delete_is_planned_in_replacement_mode() {
+    // The watch view shows what would happen; coexist mode acts on OnDelete DaemonSets only.
+    let snapshot = snapshot(vec![
+        daemon_set(json!({"daemonroll.io/rollout": "managed", "deprecated.daemonset.template.generation": "2"})),
+        node("n1", None),
+        pod("n1", 1, true),
+    ]);
+    assert!(!plan(&snapshot).coexist);
+}
