@@ -27,6 +27,25 @@ async fn coexisting(nodes: usize, daemon_set: DaemonSetBuilder) -> Option<(Clust
     Some((cluster, daemonroll))
 }
 
+/// `kubectl daemonroll ARGS` through kubectl, the binary linked as its plugin.
+fn kubectl_daemonroll(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    let bin = cluster.plane.dir.join("plugin-bin");
+    if !bin.join("kubectl-daemonroll").exists() {
+        std::fs::create_dir_all(&bin).expect("plugin dir");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_daemonroll"), bin.join("kubectl-daemonroll"))
+            .expect("plugin link");
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    std::process::Command::new("kubectl")
+        .arg("daemonroll")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(cluster.plane.kubeconfig())
+        .env("PATH", path)
+        .output()
+        .expect("kubectl runs")
+}
+
 fn daemonroll_writes(cluster: &Cluster, since: usize) -> Vec<AuditEntry> {
     cluster.audit()[since..]
         .iter()
@@ -132,6 +151,14 @@ async fn a_coexist_rollout_of_50_nodes_stays_in_budget_and_kube_controller_manag
     let ds = cluster.get_daemon_set("agent").await;
     assert_eq!(ds["status"]["updatedNumberScheduled"], 50);
     assert_eq!(ds["status"]["observedGeneration"], ds["metadata"]["generation"]);
+    // `kubectl rollout status` refuses OnDelete; the plugin's status does not.
+    let status = kubectl_daemonroll(&cluster, &["status", "ds/agent", "--watch=false"]);
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("successfully rolled out") && out.contains("coexist"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -264,9 +291,21 @@ async fn an_image_that_never_becomes_ready_stops_the_coexist_rollout_at_the_prog
         return;
     };
     cluster.patch_daemon_set("agent", never_ready("agent:broken")).await;
-    wait_for_reason(&cluster, "ProgressDeadlineExceeded", secs(60)).await;
-    let (status, _, message) = condition(&cluster, "Progressing").await;
-    assert_eq!(status, "False", "{message}");
+    // What a pipeline runs: wait for the failure, on daemonroll's prefixed condition.
+    cluster.kubectl_ok(&[
+        "wait",
+        "ds/agent",
+        "--for=condition=daemonroll.io/Progressing=False",
+        "--timeout=60s",
+    ]);
+    assert_eq!(condition(&cluster, "Progressing").await.1, "ProgressDeadlineExceeded");
+    let status = kubectl_daemonroll(&cluster, &["status", "ds/agent", "--watch=false"]);
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let audit_mark = cluster.audit().len();
     tokio::time::sleep(secs(4)).await;
     assert_eq!(
@@ -300,4 +339,55 @@ async fn on_failure_rollback_restores_the_previous_template_and_the_fleet_conver
     assert_eq!(ds["spec"]["template"]["spec"]["containers"][0]["image"], "agent:1");
     let reason = text(&ds, "/metadata/annotations/daemonroll.io~1rollback-reason");
     assert!(reason.contains("progress deadline"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_replacement_kube_controller_manager_does_not_create_is_reported_after_the_recreate_wait() {
+    let Some(cluster) = Cluster::with_nodes(4).with_builtin_daemonset_controller().start().await else {
+        return;
+    };
+    cluster.create_daemon_set(coexist_agent(1)).await;
+    cluster.wait_rolled_out("agent", "agent:1", 4, secs(90)).await;
+    let _daemonroll = cluster.start_daemonroll(&["--mode", "coexist", "--recreate-wait", "3s"]);
+    cluster.set_image("agent", "agent:2").await;
+    cluster.wait_rollout_under_way("agent", "agent:2").await;
+    cluster.plane.stop(Component::KubeControllerManager);
+    cluster
+        .wait_until("WaitingForRecreate reported", secs(60), || async {
+            condition(&cluster, "Progressing")
+                .await
+                .2
+                .contains("WaitingForRecreate")
+        })
+        .await;
+    let audit_mark = cluster.audit().len();
+    tokio::time::sleep(secs(3)).await;
+    // The emptied node spends the budget of 1: no further delete while it waits.
+    assert_eq!(count(&daemonroll_writes(&cluster, audit_mark), "delete pods"), 0);
+}
+
+#[tokio::test]
+async fn the_opt_in_on_a_rolling_update_daemon_set_is_reported_and_nothing_is_deleted() {
+    let daemon_set = agent("agent").annotation("daemonroll.io/rollout", "managed");
+    let Some((cluster, _daemonroll)) = coexisting(4, daemon_set).await else {
+        return;
+    };
+    wait_for_reason(&cluster, "CoexistMisconfigured", secs(30)).await;
+    let (status, _, message) = condition(&cluster, "Progressing").await;
+    assert_eq!(status, "False");
+    assert!(message.contains("OnDelete"), "{message}");
+    let audit_mark = cluster.audit().len();
+    // kube-controller-manager rolls it itself (RollingUpdate); daemonroll stays out of the way.
+    cluster.set_image("agent", "agent:2").await;
+    cluster.wait_rolled_out("agent", "agent:2", 4, secs(90)).await;
+    assert_eq!(count(&daemonroll_writes(&cluster, audit_mark), "delete pods"), 0);
+    let events = cluster.kubectl_ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "reason=CoexistMisconfigured",
+        "-o",
+        "name",
+    ]);
+    assert!(!events.trim().is_empty(), "a Warning Event");
 }
