@@ -241,9 +241,11 @@ async fn a_partition_and_a_canary_selector_hold_daemonrolls_deletes() {
     );
 }
 
+/// The agent tolerates every taint (as CNI agents do), so the NotReady node stays eligible and
+/// only coexist mode's NotReady rule keeps its pod.
 #[tokio::test]
 async fn a_not_ready_node_is_never_emptied() {
-    let Some((cluster, _daemonroll)) = coexisting(6, coexist_agent(2)).await else {
+    let Some((cluster, _daemonroll)) = coexisting(6, coexist_agent(2).tolerate_everything()).await else {
         return;
     };
     cluster.node("node-003").become_not_ready();

@@ -93,6 +93,12 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// Tolerates every taint (`operator: Exists`), as node agents such as CNI plugins do.
+    pub fn tolerate_everything(mut self) -> Self {
+        self.0["spec"]["template"]["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
+        self
+    }
+
     /// An annotation on the DaemonSet itself (rollout controls, coexist mode's opt-in).
     pub fn annotation(mut self, key: &str, value: &str) -> Self {
         self.0["metadata"]["annotations"][key] = json!(value);
