@@ -51,6 +51,8 @@ pub struct Controller {
     /// Coexist mode, per DaemonSet: nodes whose pod daemonroll deleted and kube-controller-manager
     /// has not recreated yet, with when (lost on restart: the budget still counts those nodes).
     awaiting_recreate: Mutex<HashMap<ObjectKey, std::collections::BTreeMap<String, chrono::DateTime<chrono::Utc>>>>,
+    /// Coexist mode, per DaemonSet: the revision it rolls to and the nodes daemonroll emptied for it.
+    replaced_by_daemonroll: Mutex<HashMap<ObjectKey, (String, std::collections::BTreeSet<String>)>>,
     /// How many kinds have completed their first list.
     synced_kinds: signal::Sender<usize>,
     metrics: Arc<Metrics>,
@@ -91,6 +93,7 @@ impl Controller {
             failures: Mutex::default(),
             last_good_controls: Mutex::default(),
             awaiting_recreate: Mutex::default(),
+            replaced_by_daemonroll: Mutex::default(),
             synced_kinds: signal::Sender::new(0),
             metrics,
         })
@@ -118,6 +121,7 @@ impl Controller {
         self.failures.lock().remove(key);
         self.last_good_controls.lock().remove(key);
         self.awaiting_recreate.lock().remove(key);
+        self.replaced_by_daemonroll.lock().remove(key);
         self.metrics.forget(key);
     }
 }

@@ -109,6 +109,7 @@ impl Controller {
         if self.options.mode == Mode::Coexist {
             snapshot.awaiting_recreate = self.awaiting_recreate.lock().get(key).cloned().unwrap_or_default();
             snapshot.recreate_wait = self.options.recreate_wait;
+            snapshot.replaced_by_daemonroll = self.replaced_by_daemonroll.lock().get(key).cloned();
         }
         let plan = match self.options.mode {
             Mode::Replace => planner::plan(&snapshot),
@@ -177,6 +178,22 @@ impl Controller {
             memory.remove(key);
         } else {
             memory.insert(key.clone(), waiting);
+        }
+        drop(memory);
+        if deleted && !plan.deletes.is_empty() && !plan.update_revision.is_empty() {
+            let mut replaced = self.replaced_by_daemonroll.lock();
+            let entry = replaced
+                .entry(key.clone())
+                .or_insert_with(|| (plan.update_revision.clone(), Default::default()));
+            if entry.0 != plan.update_revision {
+                *entry = (plan.update_revision.clone(), Default::default());
+            }
+            entry.1.extend(
+                plan.deletes
+                    .iter()
+                    .filter_map(|pod| pod.target_node.as_ref())
+                    .map(|n| n.to_string()),
+            );
         }
     }
 

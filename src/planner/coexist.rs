@@ -129,7 +129,12 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         }
     }
     let counts = status::count(&states);
-    let unplanned = unplanned_updates(&states, &gate);
+    let replaced = snapshot
+        .replaced_by_daemonroll
+        .as_ref()
+        .filter(|(rolled_to, _)| *rolled_to == hash)
+        .map(|(_, nodes)| nodes);
+    let unplanned = unplanned_updates(&states, &gate, replaced);
     let awaiting = awaiting_recreate(snapshot, &states);
     let overdue = overdue_recreates(snapshot, &awaiting);
     let notice = [budget_notice, unplanned, overdue]
@@ -400,7 +405,13 @@ fn hold_unsafe_nodes<'s>(states: &[NodeState<'s>], gate: &mut rollout::gate::Gat
 
 /// Nodes a control holds that run the new revision anyway: kube-controller-manager created it
 /// (a new node, a replaced failed pod). Said in the condition so that no one is surprised.
-fn unplanned_updates(states: &[NodeState<'_>], gate: &rollout::gate::Gate<'_>) -> Option<String> {
+/// `replaced`: nodes daemonroll itself emptied for this revision (unknown after a restart, when
+/// held nodes it rolled before are counted too).
+fn unplanned_updates(
+    states: &[NodeState<'_>],
+    gate: &rollout::gate::Gate<'_>,
+    replaced: Option<&std::collections::BTreeSet<String>>,
+) -> Option<String> {
     let nodes: Vec<&str> = states
         .iter()
         .enumerate()
@@ -411,6 +422,7 @@ fn unplanned_updates(states: &[NodeState<'_>], gate: &rollout::gate::Gate<'_>) -
             )
         })
         .filter(|(_, state)| state.pods.iter().any(|pod| !pod.is_terminating() && pod.updated))
+        .filter(|(_, state)| !replaced.is_some_and(|nodes| nodes.contains(state.node)))
         .map(|(_, state)| state.node)
         .collect();
     if nodes.is_empty() {

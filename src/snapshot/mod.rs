@@ -46,6 +46,9 @@ pub struct Snapshot {
     /// Coexist mode: when daemonroll deleted the pod of each node whose replacement by
     /// kube-controller-manager it still waits for (kept by the controller, in memory).
     pub awaiting_recreate: BTreeMap<String, Timestamp>,
+    /// Coexist mode: the revision hash daemonroll rolled to and the nodes it emptied for it (kept
+    /// by the controller, in memory): new pods there are daemonroll's doing, not unplanned.
+    pub replaced_by_daemonroll: Option<(String, std::collections::BTreeSet<String>)>,
     /// Coexist mode: how long kube-controller-manager may take to recreate a deleted pod before
     /// the wait is reported (WaitingForRecreate).
     pub recreate_wait: Duration,
@@ -75,6 +78,7 @@ impl Snapshot {
             pods: Vec::new(),
             revisions: Vec::new(),
             awaiting_recreate: BTreeMap::new(),
+            replaced_by_daemonroll: None,
             recreate_wait: DEFAULT_RECREATE_WAIT,
             failed_pod_backoff: FailedPodBackoff::default(),
             expectations_satisfied: true,

@@ -1,6 +1,6 @@
 //! Coexist mode (issue 12): `planner::coexist::plan` beside kube-controller-manager on opted-in
-//! OnDelete DaemonSets. Each test states the rule it checks (the design rules of
-//! shared/reference/coexist-mode.md, numbered there) and the outcome of ONE sync, worked out by
+//! OnDelete DaemonSets. Each test states the rule it checks (ARCHITECTURE.md "Coexist mode",
+//! numbered there) and the outcome of ONE sync, worked out by
 //! hand from src/planner/coexist.rs, rolling.rs and src/planner/rollout.
 //!
 //! Scenario: kube-controller-manager minted revision 1 (OLD_HASH, the old pods) and revision 2
@@ -12,6 +12,7 @@ use daemonroll::planner::rollout::Hold;
 use daemonroll::planner::{OwnershipChanges, Plan, Step};
 use daemonroll::snapshot::{ConditionView, REVISION_HASH_LABEL, RevisionView, TEMPLATE_GENERATION_LABEL};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 use crate::controls::{ON_FAILURE, PARTITION, PAUSED, PROGRESS_DEADLINE, ROLLOUT_NODE_SELECTOR, strings, stuck};
 use crate::support::*;
@@ -448,6 +449,26 @@ fn a_held_node_running_the_new_revision_is_reported_as_an_unplanned_update() {
             "{annotation}: {message}"
         );
     }
+}
+
+#[test]
+fn a_held_node_daemonroll_itself_rolled_is_not_an_unplanned_update() {
+    // Rule 10: only kube-controller-manager's own creates are unplanned. daemonroll emptied
+    // node-0 for this revision before the pause (the controller remembers it): not reported;
+    // node-2, which it never touched, is.
+    let ds = managed().annotation(PAUSED, "true");
+    let mut snapshot = fleet(ds).nodes(nodes(3)).layout("N O N").snapshot();
+    snapshot.replaced_by_daemonroll = Some((TARGET.to_string(), BTreeSet::from(["node-0".to_string()])));
+    let plan = coexist::plan(&snapshot);
+    let message = progressing_message(&plan);
+    assert!(
+        message
+            .contains("1 unplanned updates (kube-controller-manager created the new revision on held nodes): node-2"),
+        "{message}"
+    );
+    // Remembered for another revision: it says nothing of this one.
+    snapshot.replaced_by_daemonroll = Some(("another".to_string(), BTreeSet::from(["node-0".to_string()])));
+    assert!(progressing_message(&coexist::plan(&snapshot)).contains("2 unplanned updates"));
 }
 
 #[test]
