@@ -27,23 +27,8 @@ async fn coexisting(nodes: usize, daemon_set: DaemonSetBuilder) -> Option<(Clust
     Some((cluster, daemonroll))
 }
 
-/// `kubectl daemonroll ARGS` through kubectl, the binary linked as its plugin.
 fn kubectl_daemonroll(cluster: &Cluster, args: &[&str]) -> std::process::Output {
-    let bin = cluster.plane.dir.join("plugin-bin");
-    if !bin.join("kubectl-daemonroll").exists() {
-        std::fs::create_dir_all(&bin).expect("plugin dir");
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_daemonroll"), bin.join("kubectl-daemonroll"))
-            .expect("plugin link");
-    }
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    std::process::Command::new("kubectl")
-        .arg("daemonroll")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(cluster.plane.kubeconfig())
-        .env("PATH", path)
-        .output()
-        .expect("kubectl runs")
+    crate::plugin::kubectl_daemonroll(&cluster.plane.kubeconfig(), &cluster.plane.dir, args)
 }
 
 fn daemonroll_writes(cluster: &Cluster, since: usize) -> Vec<AuditEntry> {

@@ -6,6 +6,8 @@
 
 #[path = "../controller/fixtures.rs"]
 mod fixtures;
+#[path = "../controller/plugin.rs"]
+mod plugin;
 #[path = "../controller/pod_fields.rs"]
 mod pod_fields;
 

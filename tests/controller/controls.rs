@@ -62,23 +62,14 @@ async fn wait_for_reason(cluster: &Cluster, reason: &str, limit: std::time::Dura
         .await;
 }
 
-/// `kubectl daemonroll ARGS` through the real kubectl, the binary linked as its plugin.
 fn kubectl_daemonroll(cluster: &Cluster, args: &[&str]) -> std::process::Output {
-    let bin = cluster.dir.0.join("plugin-bin");
-    if !bin.join("kubectl-daemonroll").exists() {
-        std::fs::create_dir_all(&bin).expect("plugin dir");
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_daemonroll"), bin.join("kubectl-daemonroll"))
-            .expect("plugin link");
-    }
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    std::process::Command::new("kubectl")
-        .arg("daemonroll")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .env("PATH", path)
-        .output()
-        .expect("kubectl runs")
+    crate::plugin::kubectl_daemonroll(&cluster.kubeconfig, &cluster.dir.0, args)
+}
+
+/// Changes the image and waits until all nodes run it, available.
+async fn roll_to(cluster: &Cluster, image: &str, limit: std::time::Duration) {
+    cluster.set_image("agent", image).await;
+    cluster.wait_rolled_out("agent").pods(NODES as i64).within(limit).await;
 }
 
 fn budget(unavailable: usize) -> Budget {
@@ -219,12 +210,7 @@ async fn zone_by_zone_never_has_two_zones_with_replaced_pods_in_flight_nor_more_
     let start = cluster.mark();
     annotate(&cluster, "daemonroll.io/topology-key=topology.kubernetes.io/zone");
     annotate(&cluster, "daemonroll.io/max-unavailable-per-domain=2");
-    cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_rolled_out("agent")
-        .pods(NODES as i64)
-        .within(secs(40))
-        .await;
+    roll_to(&cluster, "agent:2", secs(40)).await;
     let in_flight = zones_in_flight_at_each_write(&cluster, start, &zones);
     assert!(!in_flight.is_empty());
     let zones_at_once = in_flight.iter().map(|(zones, _)| *zones).max();
@@ -297,12 +283,7 @@ async fn each_wave_soaks_for_the_wave_interval_before_the_next_starts() {
     };
     let start = cluster.mark();
     annotate(&cluster, "daemonroll.io/wave-interval=3s");
-    cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_rolled_out("agent")
-        .pods(NODES as i64)
-        .within(secs(40))
-        .await;
+    roll_to(&cluster, "agent:2", secs(40)).await;
     let deletes = cluster.pod_delete_times();
     assert_eq!(deletes.len(), NODES, "{}", cluster.pod_writes_since(start));
     // Deletes of one wave come from one sync; waves are apart by the ready time plus at least
@@ -325,12 +306,7 @@ async fn max_surge_beside_max_unavailable_rolls_within_both_budgets() {
     };
     let start = cluster.mark();
     annotate(&cluster, "daemonroll.io/max-surge=2");
-    cluster.set_image("agent", "agent:2").await;
-    cluster
-        .wait_rolled_out("agent")
-        .pods(NODES as i64)
-        .within(secs(30))
-        .await;
+    roll_to(&cluster, "agent:2", secs(30)).await;
     let replay = cluster.check_invariants_since(start, &budget(2).surge());
     assert_eq!(replay.max_pods_on_a_node, 2, "some nodes surged");
     assert_eq!(replay.pod_deletes, NODES);

@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod invariants;
+mod plugin;
 mod pod_fields;
 mod replicas;
 mod support;

@@ -14,6 +14,8 @@ use crate::support::*;
 
 // ---------------------------------------------------------------- helpers
 
+// The annotation names written out rather than imported: users type these, so renaming one in
+// src/ must fail here.
 pub const PAUSED: &str = "daemonroll.io/paused";
 pub const PARTITION: &str = "daemonroll.io/partition";
 pub const ROLLOUT_NODE_SELECTOR: &str = "daemonroll.io/rollout-node-selector";

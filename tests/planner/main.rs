@@ -1,6 +1,8 @@
 //! Table-driven planner tests: each scenario mirrors an upstream unit test (cited per case) and
 //! states the outcome of ONE real sync (manage first; the rolling update only when manage writes nothing).
 
+mod outcomes;
+mod scenario;
 mod support;
 
 mod coexist;

@@ -1,19 +1,13 @@
 //! Builders that read like the scenario: `pod("p1").on("n1").old().ready_since(ago(30))`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use daemonroll::history::hash::revision_hash;
 use daemonroll::history::patch::template_patch;
-use daemonroll::planner::rollout::Hold;
-use daemonroll::planner::{self, NodeAction, Plan, Reason};
 use daemonroll::snapshot::{
-    BackoffEntry, ConditionView, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels,
-    NodeView, PodPhase, PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, Snapshot,
-    StatusCounts, TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
+    ConditionView, ControllerRef, DaemonSetStatusView, DaemonSetView, IntOrString, LabelSelector, Labels, NodeView,
+    PodPhase, PodView, REVISION_HASH_LABEL, ReadyCondition, RevisionView, RollingUpdateParams, StatusCounts,
+    TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, Taint, Timestamp, UpdateStrategy,
 };
 use serde_json::{Value, json};
 
@@ -471,7 +465,7 @@ impl PodBuilder {
         self
     }
 
-    fn build_for(mut self, daemon_set: &DaemonSetView, hash: &str) -> PodView {
+    pub(crate) fn build_for(mut self, daemon_set: &DaemonSetView, hash: &str) -> PodView {
         if self.selector_labels {
             for (key, value) in daemon_set.selector.iter().flat_map(|s| s.match_labels.iter()) {
                 self.view.labels.insert_if_absent(key, value);
@@ -597,208 +591,5 @@ pub fn current_data(daemon_set: &DaemonSetView) -> Value {
     serde_json::from_slice(&template_patch(&daemon_set.template)).expect("patch is JSON")
 }
 
-// ---------------------------------------------------------------- clusters
-
-pub struct Cluster {
-    daemon_set: DaemonSetView,
-    nodes: Vec<NodeView>,
-    pods: Vec<PodBuilder>,
-    revisions: Vec<RevisionView>,
-    backoff: BTreeMap<String, BackoffEntry>,
-    expectations_satisfied: bool,
-    burst: Option<usize>,
-    last_good_controls: Option<Labels>,
-    new_pod_hash: Option<String>,
-}
-
-pub fn cluster(daemon_set: DaemonSetBuilder) -> Cluster {
-    Cluster {
-        daemon_set: daemon_set.build(),
-        nodes: Vec::new(),
-        pods: Vec::new(),
-        revisions: Vec::new(),
-        backoff: BTreeMap::new(),
-        expectations_satisfied: true,
-        burst: None,
-        last_good_controls: None,
-        new_pod_hash: None,
-    }
-}
-
-impl Cluster {
-    pub fn nodes(mut self, nodes: impl IntoIterator<Item = NodeBuilder>) -> Self {
-        self.nodes.extend(nodes.into_iter().map(NodeBuilder::build));
-        self
-    }
-
-    pub fn pods(mut self, pods: impl IntoIterator<Item = PodBuilder>) -> Self {
-        self.pods.extend(pods);
-        self
-    }
-
-    pub fn revisions(mut self, revisions: impl IntoIterator<Item = RevisionView>) -> Self {
-        self.revisions.extend(revisions);
-        self
-    }
-
-    /// A failed pod on `node` was deleted `seconds_ago` with the backoff then at `delay`.
-    pub fn backoff(mut self, node: &str, seconds_ago: i64, delay: Duration) -> Self {
-        self.backoff.insert(
-            node.into(),
-            BackoffEntry {
-                last_update: ago(seconds_ago),
-                delay,
-            },
-        );
-        self
-    }
-
-    pub fn expectations_pending(mut self) -> Self {
-        self.expectations_satisfied = false;
-        self
-    }
-
-    pub fn burst(mut self, burst: usize) -> Self {
-        self.burst = Some(burst);
-        self
-    }
-
-    /// Pods laid out on the cluster's nodes, one layout token per node in the order the nodes were
-    /// given (see `layout_pods_on`).
-    pub fn layout(mut self, layout: &str) -> Self {
-        let names: Vec<String> = self.nodes.iter().map(|node| node.name.to_string()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.pods.extend(layout_pods_on(&names, layout));
-        self
-    }
-
-    /// A `daemonroll.io/` annotation value that parsed in the previous sync (the controller keeps it).
-    pub fn last_good(mut self, annotation: &str, value: &str) -> Self {
-        self.last_good_controls
-            .get_or_insert_with(Labels::new)
-            .insert(annotation, value);
-        self
-    }
-
-    /// The hash label of current-revision pods (`Revision::New`, layout `N` and `n`) instead of
-    /// the current template's hash: kube-controller-manager's revision in coexist mode.
-    pub fn new_pod_hash(mut self, hash: &str) -> Self {
-        self.new_pod_hash = Some(hash.into());
-        self
-    }
-
-    pub fn daemon_set(&self) -> &DaemonSetView {
-        &self.daemon_set
-    }
-
-    pub fn snapshot(self) -> Snapshot {
-        let hash = self
-            .new_pod_hash
-            .clone()
-            .unwrap_or_else(|| current_hash(&self.daemon_set));
-        let pods = self
-            .pods
-            .into_iter()
-            .map(|p| Arc::new(p.build_for(&self.daemon_set, &hash)))
-            .collect();
-        let mut snapshot = Snapshot::new(self.daemon_set, now());
-        snapshot.nodes = Arc::from(self.nodes);
-        snapshot.pods = pods;
-        snapshot.revisions = self.revisions;
-        snapshot.failed_pod_backoff.entries = self.backoff;
-        snapshot.expectations_satisfied = self.expectations_satisfied;
-        if let Some(burst) = self.burst {
-            snapshot.burst_replicas = burst;
-        }
-        snapshot.last_good_controls = self.last_good_controls;
-        snapshot
-    }
-}
-
-// ---------------------------------------------------------------- outcomes
-
-/// What one sync writes to pods: sorted node names to create on and pod names to delete.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub creates: Vec<String>,
-    pub deletes: Vec<String>,
-}
-
-pub fn writes(creates: &[&str], deletes: &[&str]) -> Outcome {
-    Outcome {
-        creates: creates.iter().map(|s| s.to_string()).collect(),
-        deletes: deletes.iter().map(|s| s.to_string()).collect(),
-    }
-}
-
-pub fn outcome_of(plan: &Plan<'_>) -> Outcome {
-    Outcome {
-        creates: plan.creates.iter().map(|n| n.to_string()).collect(),
-        deletes: plan.deletes.iter().map(|p| p.name.to_string()).collect(),
-    }
-}
-
-pub fn outcome(snapshot: &Snapshot) -> Outcome {
-    outcome_of(&planner::plan(snapshot))
-}
-
-/// Counters in upstream's order: desired, current, misscheduled, ready, updated, available, unavailable.
-pub fn counts(values: [i32; 7]) -> StatusCounts {
-    StatusCounts {
-        desired_number_scheduled: values[0],
-        current_number_scheduled: values[1],
-        number_misscheduled: values[2],
-        number_ready: values[3],
-        updated_number_scheduled: values[4],
-        number_available: values[5],
-        number_unavailable: values[6],
-    }
-}
-
-pub fn status_counts(snapshot: &Snapshot) -> StatusCounts {
-    planner::plan(snapshot)
-        .status
-        .map(|update| update.status.counts)
-        .unwrap_or_default()
-}
-
-pub fn action_on(plan: &Plan<'_>, node: &str) -> Option<NodeAction> {
-    plan.nodes.iter().find(|note| note.node == node).map(|note| note.action)
-}
-
-/// The rollout control that holds `node` this sync, from the node's note.
-pub fn held_on<'s>(plan: &Plan<'s>, node: &str) -> Option<Hold<'s>> {
-    plan.nodes
-        .iter()
-        .find(|note| note.node == node)
-        .and_then(|note| match note.reason {
-            Reason::Held(hold) => Some(hold),
-            _ => None,
-        })
-}
-
-/// The nodes a control holds this sync, in the plan's node order.
-pub fn held_nodes(plan: &Plan<'_>) -> Vec<String> {
-    plan.nodes
-        .iter()
-        .filter(|note| matches!(note.reason, Reason::Held(_)))
-        .map(|note| note.node.to_string())
-        .collect()
-}
-
-/// (status, reason) of the Progressing condition this sync computes.
-pub fn progressing(plan: &Plan<'_>) -> (&'static str, &'static str) {
-    let conditions = plan.rollout.conditions.as_ref().expect("the sync computes conditions");
-    (conditions[0].status, conditions[0].reason)
-}
-
-/// The Progressing condition's message.
-pub fn progressing_message(plan: &Plan<'_>) -> String {
-    let conditions = plan.rollout.conditions.as_ref().expect("the sync computes conditions");
-    conditions[0].message.clone()
-}
-
-/// (warning, reason) of each Event the sync records.
-pub fn event_reasons(plan: &Plan<'_>) -> Vec<(bool, &'static str)> {
-    plan.events.iter().map(|event| (event.warning, event.reason)).collect()
-}
+pub use crate::outcomes::*;
+pub use crate::scenario::*;
