@@ -60,7 +60,10 @@ async fn still_coexist(executor: &Executor, plan: &Plan<'_>) -> Result<bool, Api
         Ok(view) => view,
         Err(_) => return Ok(false),
     };
+    // Generation too: a template the user changed since the plan must not lose pods or be
+    // overwritten by a rollback planned from the older one.
     let current = view.uid == ds.uid
+        && view.generation == ds.generation
         && view.deletion_timestamp.is_none()
         && opted_in(&view)
         && matches!(view.update_strategy, crate::snapshot::UpdateStrategy::OnDelete);

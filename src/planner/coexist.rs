@@ -134,7 +134,8 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
         .as_ref()
         .filter(|(rolled_to, _)| *rolled_to == hash)
         .map(|(_, nodes)| nodes);
-    let unplanned = unplanned_updates(&states, &gate, replaced);
+    let holding = parsed.controls.paused || parsed.controls.partition.is_some() || parsed.controls.canary.is_some();
+    let unplanned = holding.then(|| unplanned_updates(&states, replaced)).flatten();
     let awaiting = awaiting_recreate(snapshot, &states);
     let overdue = overdue_recreates(snapshot, &awaiting);
     let notice = [budget_notice, unplanned, overdue]
@@ -181,7 +182,10 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     // Sync again when the next wait runs out, so that the report does not wait for an event.
     let wait = chrono::TimeDelta::from_std(snapshot.recreate_wait).unwrap_or(chrono::TimeDelta::MAX);
     for (_, since) in &awaiting {
-        if let Ok(remaining) = (*since + wait - snapshot.now).to_std() {
+        if let Some(remaining) = since
+            .checked_add_signed(wait)
+            .and_then(|due| (due - snapshot.now).to_std().ok())
+        {
             plan.requeue_within(remaining);
         }
     }
@@ -213,7 +217,7 @@ fn overdue_recreates(snapshot: &Snapshot, awaiting: &[(String, crate::snapshot::
     let wait = chrono::TimeDelta::from_std(snapshot.recreate_wait).unwrap_or(chrono::TimeDelta::MAX);
     let overdue: Vec<&str> = awaiting
         .iter()
-        .filter(|(_, since)| *since + wait <= snapshot.now)
+        .filter(|(_, since)| since.checked_add_signed(wait).is_some_and(|due| due <= snapshot.now))
         .map(|(node, _)| node.as_str())
         .collect();
     if overdue.is_empty() {
@@ -403,27 +407,20 @@ fn hold_unsafe_nodes<'s>(states: &[NodeState<'s>], gate: &mut rollout::gate::Gat
     }
 }
 
-/// Nodes a control holds that run the new revision anyway: kube-controller-manager created it
-/// (a new node, a replaced failed pod). Said in the condition so that no one is surprised.
+/// While pause, partition or a canary selector holds the rollout: nodes that run the new revision
+/// though daemonroll did not empty them for it, so kube-controller-manager created it there (a new
+/// node, a replaced failed or evicted pod). Said in the condition so that no one is surprised.
 /// `replaced`: nodes daemonroll itself emptied for this revision (unknown after a restart, when
-/// held nodes it rolled before are counted too).
+/// every updated node is counted).
 fn unplanned_updates(
     states: &[NodeState<'_>],
-    gate: &rollout::gate::Gate<'_>,
     replaced: Option<&std::collections::BTreeSet<String>>,
 ) -> Option<String> {
     let nodes: Vec<&str> = states
         .iter()
-        .enumerate()
-        .filter(|(index, _)| {
-            matches!(
-                gate.hold(*index),
-                Some(Hold::Paused | Hold::Partition { .. } | Hold::Canary)
-            )
-        })
-        .filter(|(_, state)| state.pods.iter().any(|pod| !pod.is_terminating() && pod.updated))
-        .filter(|(_, state)| !replaced.is_some_and(|nodes| nodes.contains(state.node)))
-        .map(|(_, state)| state.node)
+        .filter(|state| state.pods.iter().any(|pod| !pod.is_terminating() && pod.updated))
+        .filter(|state| !replaced.is_some_and(|nodes| nodes.contains(state.node)))
+        .map(|state| state.node)
         .collect();
     if nodes.is_empty() {
         return None;

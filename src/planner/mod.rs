@@ -156,7 +156,11 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
             .any(|condition| condition.differs_from(stored(condition.type_)));
     }
     // The hostPort guard's Warning stops once the stored condition says it: store it at once.
-    update.changed |= plan.events.iter().any(|event| event.reason == rollout::SURGE_DISABLED);
+    // Likewise a new problem with an annotation: its Warning stops once the condition says it.
+    update.changed |= plan
+        .events
+        .iter()
+        .any(|event| event.reason == rollout::SURGE_DISABLED || event.reason == "InvalidAnnotation");
     plan.status = Some(update);
     plan.rollout = report;
     if !snapshot.expectations_satisfied {

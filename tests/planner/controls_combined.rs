@@ -408,3 +408,74 @@ fn a_daemon_set_without_annotations_gets_no_rollout_events_or_holds() {
     assert_eq!(outcome_of(&plan), writes(&[], &["old-0"]));
     assert!(plan.events.is_empty());
 }
+
+// ---------------------------------------------------------------- review fixes
+
+#[test]
+fn a_ready_pod_inside_min_ready_seconds_is_not_late_however_old() {
+    // progress-deadline counts from when a pod last turned unavailable: new-0 was created an hour
+    // ago and turned Ready 5 s ago (minReadySeconds 30): on its way, not a failed rollout.
+    let ds = daemon_set("agent")
+        .min_ready_seconds(30)
+        .annotation(PROGRESS_DEADLINE, "10m");
+    let snapshot = cluster(ds)
+        .nodes(nodes(3))
+        .pods([pod("new-0").on("node-0").created(ago(3600)).ready_since(ago(5))])
+        .layout("- O O")
+        .snapshot();
+    let plan = planner::plan(&snapshot);
+    assert!(!plan.rollout.failed);
+    assert_eq!(progressing(&plan).1, "NewRevisionRolling");
+}
+
+#[test]
+fn a_node_joining_at_the_new_revision_takes_no_partition_slot() {
+    // partition keeps N nodes on the OLD revision: node-3 joined and runs the new one, so the
+    // kept node is node-2, the last node still on the old revision, and node-0 and node-1 roll.
+    let ds = daemon_set("agent").max_unavailable("100%").annotation(PARTITION, "1");
+    let snapshot = cluster(ds).nodes(nodes(4)).layout("O O O N").snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(outcome_of(&plan), writes(&[], &["old-0", "old-1"]));
+    assert_eq!(held_on(&plan, "node-2"), Some(Hold::Partition { kept: 1 }));
+}
+
+#[test]
+fn a_failed_rollout_outranks_an_invalid_annotation_in_the_condition() {
+    // kubectl wait --for=condition=Progressing=False must see the failure; the bad value's words
+    // stay in the message.
+    let ds = daemon_set("agent")
+        .max_unavailable(2)
+        .annotation(PROGRESS_DEADLINE, "5m")
+        .annotation(WAVE_INTERVAL, "soon");
+    let snapshot = cluster(ds)
+        .nodes(nodes(4))
+        .pods([stuck("new-0", "node-0", 600, 400)])
+        .layout("- O O O")
+        .last_good(WAVE_INTERVAL, "1m")
+        .snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(progressing(&plan), ("False", "ProgressDeadlineExceeded"));
+    assert!(progressing_message(&plan).contains(WAVE_INTERVAL));
+}
+
+#[test]
+fn the_marks_daemonroll_writes_itself_are_not_controls() {
+    // After a user removed every control, last-complete-revision alone adds no Events and no
+    // condition-only status writes: the DaemonSet is upstream's again.
+    let ds = daemon_set("agent").annotation("daemonroll.io/last-complete-revision", "abc");
+    let snapshot = cluster(ds).nodes(nodes(2)).layout("O O").snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(event_reasons(&plan), vec![]);
+}
+
+#[test]
+fn an_absurdly_long_duration_is_a_bad_value_not_a_crash() {
+    let ds = daemon_set("agent").annotation(PROGRESS_DEADLINE, "3000000000h");
+    let snapshot = cluster(ds)
+        .nodes(nodes(2))
+        .pods([stuck("new-0", "node-0", 600, 400)])
+        .layout("- O")
+        .snapshot();
+    let plan = planner::plan(&snapshot);
+    assert_eq!(plan.rollout.problems.len(), 1, "{:?}", plan.rollout.problems);
+}

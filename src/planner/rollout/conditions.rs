@@ -106,26 +106,36 @@ fn progressing(facts: &RolloutFacts<'_>) -> (&'static str, &'static str, String)
     if let Some(notice) = facts.notice {
         progress = format!("{notice}; {progress}");
     }
-    if !facts.problems.is_empty() {
+    // A failed or rolled-back rollout outranks a bad annotation (whose words stay in the message):
+    // `kubectl wait --for=condition=Progressing=False` must see it.
+    let problems = facts.problems.join("; ");
+    let with_problems = |text: String| {
+        if problems.is_empty() {
+            text
+        } else {
+            format!("{text}; {problems}")
+        }
+    };
+    if let Some(why) = &facts.rolled_back {
+        return ("False", "RolledBack", with_problems(format!("{why}; {progress}")));
+    }
+    if let Some(error) = &facts.rollback_error {
+        return ("False", "RollbackFailed", with_problems(format!("{error}; {progress}")));
+    }
+    if let Some(failure) = &facts.failure {
+        return (
+            "False",
+            "ProgressDeadlineExceeded",
+            with_problems(format!("{failure}; {progress}")),
+        );
+    }
+    if !problems.is_empty() {
         let status = if held(facts, "invalid-control") > 0 {
             "Unknown"
         } else {
             "True"
         };
-        return (
-            status,
-            "InvalidAnnotation",
-            format!("{}; {progress}", facts.problems.join("; ")),
-        );
-    }
-    if let Some(why) = &facts.rolled_back {
-        return ("False", "RolledBack", format!("{why}; {progress}"));
-    }
-    if let Some(error) = &facts.rollback_error {
-        return ("False", "RollbackFailed", format!("{error}; {progress}"));
-    }
-    if let Some(failure) = &facts.failure {
-        return ("False", "ProgressDeadlineExceeded", format!("{failure}; {progress}"));
+        return (status, "InvalidAnnotation", format!("{problems}; {progress}"));
     }
     if held(facts, "updated-node-not-ready") > 0 {
         return ("False", "UpdatedNodeNotReady", progress);

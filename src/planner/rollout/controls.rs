@@ -362,7 +362,11 @@ impl Reader<'_> {
     }
 }
 
-/// Go-style durations made of integer parts: `90s`, `2m`, `1h30m`, `500ms`. Zero is refused.
+/// The longest duration a control accepts: longer ones are typos, and would overflow time arithmetic.
+const LONGEST: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Go-style durations made of integer parts: `90s`, `2m`, `1h30m`, `500ms`. Zero and more than a
+/// year are refused.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut rest = text.trim();
     let mut total = Duration::ZERO;
@@ -384,5 +388,5 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         total = total.checked_add(part)?;
         rest = &rest[unit_end..];
     }
-    (total > Duration::ZERO).then_some(total)
+    (total > Duration::ZERO && total <= LONGEST).then_some(total)
 }

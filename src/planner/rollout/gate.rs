@@ -221,16 +221,17 @@ fn progress_deadline<'s>(input: &GateInput<'_, 's>, gate: &mut Gate<'s>) {
         if !gate.charged(index) {
             continue;
         }
-        for pod in live_pods(state).filter(|pod| pod.updated && !pod.available) {
+        // A Ready pod inside its minReadySeconds becomes available on its own: not late.
+        for pod in live_pods(state).filter(|pod| pod.updated && !pod.available && !pod.ready) {
             // Unavailable since it last turned not ready, else since it was created.
             let since = pod
                 .pod
                 .ready
-                .filter(|ready| !ready.is_true)
                 .and_then(|ready| ready.last_transition_time)
                 .or(pod.creation_timestamp);
-            let Some(since) = since else { continue };
-            let ends = since + deadline;
+            let Some(ends) = since.and_then(|since| since.checked_add_signed(deadline)) else {
+                continue;
+            };
             if ends <= input.now {
                 gate.failure.get_or_insert(Failure {
                     pod: pod.pod.name.as_str(),
@@ -247,17 +248,20 @@ fn requeue(gate: &mut Gate<'_>, after: Duration) {
     gate.requeue_after = Some(gate.requeue_after.map_or(after, |r| r.min(after)));
 }
 
-/// `partition`: the last N eligible nodes of the rollout order keep the old revision.
+/// `partition`: N eligible nodes keep the old revision: the last N of the rollout order among
+/// those still running it, so that a node joining at the new revision takes no kept slot.
 fn partition<'s>(input: &GateInput<'_, 's>, gate: &mut Gate<'s>) {
     let Some(amount) = input.controls.partition else {
         return;
     };
-    let mut eligible: Vec<usize> = (0..input.states.len())
-        .filter(|&index| input.states[index].should_run())
+    let states = input.states;
+    let desired = states.iter().filter(|state| state.should_run()).count();
+    let mut old: Vec<usize> = (0..states.len())
+        .filter(|&index| states[index].should_run() && live_pods(&states[index]).any(|pod| !pod.updated))
         .collect();
-    let kept = amount.of_rounded_down(eligible.len()).min(eligible.len());
-    eligible.sort_by_key(|&index| std::cmp::Reverse(gate.rank(index)));
-    for &index in &eligible[..kept] {
+    let kept = amount.of_rounded_down(desired).min(old.len());
+    old.sort_by_key(|&index| std::cmp::Reverse(gate.rank(index)));
+    for &index in &old[..kept] {
         gate.set_hold(index, Hold::Partition { kept });
     }
 }
@@ -344,7 +348,15 @@ fn waves<'s>(input: &GateInput<'_, 's>, interval: Duration, gate: &mut Gate<'s>)
     };
     // Condition times are whole seconds (metav1.Time): the pod may have turned Ready up to a
     // second after its recorded time, so the soak adds that second to last at least `interval`.
-    let soaked_at = last_available + TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX) + TimeDelta::seconds(1);
+    let soak = TimeDelta::from_std(interval).unwrap_or(TimeDelta::MAX);
+    let Some(soaked_at) = last_available
+        .checked_add_signed(soak)
+        .and_then(|at| at.checked_add_signed(TimeDelta::seconds(1)))
+    else {
+        // Beyond the calendar: the next wave never starts.
+        gate.wave_hold = Some(Hold::Soaking { remaining: interval });
+        return;
+    };
     if soaked_at > input.now {
         let remaining = (soaked_at - input.now).to_std().unwrap_or_default();
         gate.wave_hold = Some(Hold::Soaking { remaining });

@@ -262,12 +262,13 @@ fn held_nodes(gate: &Gate<'_>, states: &[NodeState<'_>]) -> (BTreeMap<&'static s
     (held, blockers, old_nodes)
 }
 
-/// The DaemonSet carries a `daemonroll.io/` annotation.
+/// The DaemonSet carries a rollout control or coexist mode's opt-in (not merely the marks
+/// daemonroll writes itself, such as `last-complete-revision`).
 pub fn uses_controls(daemon_set: &DaemonSetView) -> bool {
-    daemon_set
-        .annotations
+    controls::USER_ANNOTATIONS
         .iter()
-        .any(|(key, _)| key.starts_with(controls::PREFIX))
+        .chain([&crate::planner::coexist::OPT_IN])
+        .any(|annotation| daemon_set.annotations.contains_key(annotation))
 }
 
 /// The reason of the hostPort guard's Warning Event.
