@@ -114,8 +114,14 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
     };
     let parsed = controls::parse(&daemon_set.annotations, snapshot.last_good_controls.as_ref());
     let stored = own_conditions(daemon_set);
-    let mut gate = rollout::gate_for(daemon_set, &stored, &parsed.controls, &states, snapshot.now);
-    hold_unsafe_nodes(&states, &mut gate);
+    let gate = rollout::gate_for(
+        daemon_set,
+        &stored,
+        &parsed.controls,
+        &states,
+        unsafe_nodes(&states),
+        snapshot.now,
+    );
 
     let mut notes = NodeNotes::new(&context, &states);
     if snapshot.expectations_satisfied {
@@ -396,15 +402,22 @@ fn one_at_a_time() -> Budgets {
     }
 }
 
-/// Coexist's own holds: NotReady nodes and nodes kube-controller-manager clears itself.
-fn hold_unsafe_nodes<'s>(states: &[NodeState<'s>], gate: &mut rollout::gate::Gate<'s>) {
-    for (index, state) in states.iter().enumerate() {
-        if state.view.is_none_or(|view| view.is_unsafe_to_empty()) {
-            gate.hold_node(index, Hold::NotReadyNode);
-        } else if !state.should_run() {
-            gate.hold_node(index, Hold::NotEligible);
-        }
-    }
+/// Coexist's own holds, before any control's: nodes where a deleted pod would never be
+/// recreated, and nodes kube-controller-manager clears itself.
+fn unsafe_nodes<'s>(states: &[NodeState<'s>]) -> Vec<(usize, Hold<'s>)> {
+    states
+        .iter()
+        .enumerate()
+        .filter_map(|(index, state)| {
+            if state.view.is_none_or(|view| view.is_unsafe_to_empty()) {
+                Some((index, Hold::NotReadyNode))
+            } else if !state.should_run() {
+                Some((index, Hold::NotEligible))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// While pause, partition or a canary selector holds the rollout: nodes that run the new revision

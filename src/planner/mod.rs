@@ -99,6 +99,7 @@ pub fn plan(snapshot: &Snapshot) -> Plan<'_> {
                 &daemon_set.conditions,
                 &parsed.controls,
                 &states,
+                Vec::new(),
                 snapshot.now,
             ),
             _ => rollout::gate::Gate::default(),

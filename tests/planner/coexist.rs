@@ -381,6 +381,22 @@ fn no_pod_is_deleted_on_a_not_ready_node() {
 }
 
 #[test]
+fn a_not_ready_node_stuck_terminating_does_not_hold_the_next_wave() {
+    // Rules 8 and 9: node-0 went NotReady with its pod terminating; it can never finish its wave,
+    // so with a wave interval the next wave does not wait on it (the soak of node-1's new pod,
+    // Ready for 20 min, is long over).
+    let ds = opted_in(
+        daemon_set("agent")
+            .on_delete_budget(json!({"maxUnavailable": 2}))
+            .annotation("daemonroll.io/wave-interval", "1m"),
+    );
+    let fleet_nodes = vec![node("node-0").not_ready(), node("node-1"), node("node-2")];
+    let snapshot = fleet(ds).nodes(fleet_nodes).layout("T N O").snapshot();
+    let plan = coexist::plan(&snapshot);
+    assert_eq!(deleted(&plan), strings(&["old-2"]));
+}
+
+#[test]
 fn no_pod_is_deleted_on_a_node_that_should_not_run_it() {
     // Rule 2: kube-controller-manager removes pods from nodes that no longer match; daemonroll
     // leaving them alone keeps the two from racing.

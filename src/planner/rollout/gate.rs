@@ -67,11 +67,6 @@ impl<'s> Gate<'s> {
         self.rank.get(index).copied().unwrap_or(index)
     }
 
-    /// Holds the node unless a hold was recorded first (coexist mode's own holds).
-    pub fn hold_node(&mut self, index: usize, hold: Hold<'s>) {
-        self.set_hold(index, hold);
-    }
-
     fn set_hold(&mut self, index: usize, hold: Hold<'s>) {
         if self.node_holds.is_empty() {
             self.node_holds = vec![None; self.rank.len().max(index + 1)];
@@ -99,6 +94,9 @@ pub struct GateInput<'a, 's> {
     /// The rollout of the current revision completed before (the stored Progressing condition
     /// says so): pods failing now are not a failed rollout.
     pub completed_before: bool,
+    /// Holds recorded before any control's (coexist mode's unsafe nodes), so that waves and
+    /// topology domains do not wait on nodes that can never roll.
+    pub first_holds: Vec<(usize, Hold<'s>)>,
 }
 
 /// The node is unavailable as upstream's rolling update counts it (update.go rollingUpdate).
@@ -129,6 +127,9 @@ pub fn compute<'s>(input: &GateInput<'_, 's>) -> Gate<'s> {
     let controls = input.controls;
     let states = input.states;
     let mut gate = Gate::default();
+    for (index, hold) in &input.first_holds {
+        gate.set_hold(*index, *hold);
+    }
     if !controls.any() {
         return gate;
     }

@@ -108,6 +108,7 @@ pub fn gate_for<'s>(
     stored_conditions: &[ConditionView],
     controls: &RolloutControls,
     states: &[NodeState<'s>],
+    first_holds: Vec<(usize, Hold<'s>)>,
     now: Timestamp,
 ) -> Gate<'s> {
     let completed_before = conditions::stored(stored_conditions, PROGRESSING)
@@ -118,6 +119,7 @@ pub fn gate_for<'s>(
         now,
         min_ready_seconds: daemon_set.min_ready_seconds,
         completed_before,
+        first_holds,
     })
 }
 
