@@ -293,14 +293,7 @@ fn start_controller(client: kube::Client) -> (oneshot::Sender<()>, tokio::task::
         WriteGate::open(),
         Default::default(),
     );
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        let stop = async move {
-            let _ = stopped.await;
-        };
-        let _ = lifecycle::run(controller, &client, None, stop).await;
-    });
-    (stop, running)
+    lifecycle::spawn(controller, client)
 }
 
 fn daemon_set() -> Value {

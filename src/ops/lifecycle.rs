@@ -67,3 +67,17 @@ pub async fn run(
     }
     outcome
 }
+
+/// `run` in a task of its own, without leader election, until the returned sender is used or
+/// dropped: the controller inside another program (`demo`, the end-to-end tests). Errors end
+/// the task; there is no lease to lose.
+pub fn spawn(controller: Arc<Controller>, client: kube::Client) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopped.await;
+        };
+        let _ = run(controller, &client, None, stop).await;
+    });
+    (stop, task)
+}

@@ -233,13 +233,7 @@ impl Cluster {
         let client =
             client_from_config(kube::Config::new(self.sim.url().parse().expect("simulator URL"))).expect("client");
         let controller = Controller::new(client.clone(), options, WriteGate::open(), Default::default());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let stop = async move {
-                let _ = stopped.await;
-            };
-            let _ = lifecycle::run(controller, &client, None, stop).await;
-        });
+        let (stop, task) = lifecycle::spawn(controller, client);
         Running::InProcess { stop: Some(stop), task }
     }
 

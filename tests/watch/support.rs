@@ -89,14 +89,7 @@ impl Cluster {
             WriteGate::open(),
             Default::default(),
         );
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let stop = async move {
-                let _ = stopped.await;
-            };
-            let _ = lifecycle::run(controller, &client, None, stop).await;
-        });
-        self.controller = Some((stop, task));
+        self.controller = Some(lifecycle::spawn(controller, client));
     }
 
     pub async fn stop(mut self) {
