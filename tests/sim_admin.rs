@@ -30,7 +30,8 @@ async fn injected_errors_and_latency_hit_only_the_matching_requests() {
     let rules = json!({"rules": [
         // 500, not 503: kube-rs retries 503 (and 429) on its own, with backoff.
         {"verbs": ["list"], "resources": ["pods"], "errorRate": 1.0, "errorCode": 500},
-        {"verbs": ["get"], "resources": ["nodes"], "latencyMs": 300}
+        {"verbs": ["get"], "resources": ["nodes"], "latencyMs": 300},
+        {"verbs": ["watch"], "dropWatchAfterMs": 3000, "expireWatchResumeRate": 0.1}
     ]});
     admin(&client, "PUT", "/sim/v1/faults", rules).await;
     let error = pods.list(&ListParams::default()).await.expect_err("listing pods fails");
@@ -52,6 +53,8 @@ async fn injected_errors_and_latency_hit_only_the_matching_requests() {
     );
     let faults = admin(&client, "GET", "/sim/v1/faults", json!(null)).await;
     assert_eq!(faults["injected"]["errors"], 1, "one request, one injected error");
+    assert_eq!(faults["injected"]["errorsByCode"], json!({"500": 1}));
+    assert_eq!(faults["rules"][2]["expireWatchResumeRate"], 0.1, "{faults}");
 
     admin(&client, "PUT", "/sim/v1/faults", json!({"rules": []})).await;
     assert!(pods.list(&ListParams::default()).await.is_ok(), "faults cleared");

@@ -191,6 +191,51 @@ async fn deletes_check_preconditions_and_wait_for_finalizers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_requests_are_journaled_with_the_identity_they_named_and_their_answer() {
+    let (simulator, _client, pods) = setup().await;
+    let created = pods
+        .create(&PostParams::default(), &pod("p", json!({})))
+        .await
+        .expect("create");
+    let uid = created.metadata.uid.clone().unwrap_or_default();
+    let by_uid = |uid: &str| DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(uid.into()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    pods.delete("p", &by_uid("not-the-uid"))
+        .await
+        .expect_err("precondition");
+    pods.patch(
+        "p",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"uid": uid, "labels": {"a": "b"}}})),
+    )
+    .await
+    .expect("patch naming the uid");
+    pods.get("p").await.expect("reads are not journaled");
+    pods.delete("p", &DeleteParams::default()).await.expect("delete");
+    let journal: Vec<_> = simulator
+        .write_requests
+        .entries()
+        .into_iter()
+        .map(|w| (w.verb, w.resource, w.name, w.uid, w.code))
+        .collect();
+    let pods = || "pods".to_string();
+    assert_eq!(
+        journal,
+        vec![
+            ("create", pods(), String::new(), None, 201),
+            ("delete", pods(), "p".into(), Some("not-the-uid".into()), 409),
+            ("patch", pods(), "p".into(), Some(uid), 200),
+            ("delete", pods(), "p".into(), None, 200),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_follow_selectors_and_send_bookmarks() {
     let (_simulator, _client, pods) = setup().await;
     pods.create(&PostParams::default(), &pod("w1", json!({"app": "a"})))

@@ -18,6 +18,7 @@ use super::resources::{self, Resource};
 use super::server::router;
 use super::state::AppState;
 use super::store::{Store, now_rfc3339};
+use super::write_requests::WriteRequests;
 
 /// How to start a simulated cluster.
 #[derive(Clone, Debug)]
@@ -75,6 +76,8 @@ pub struct Simulator {
     pub faults: Arc<Faults>,
     /// Every request answered, by caller, verb and resource.
     pub access: Arc<super::access::AccessLog>,
+    /// Every write request answered, with the preconditions it carried.
+    pub write_requests: Arc<WriteRequests>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     fleet_task: JoinHandle<()>,
@@ -200,10 +203,12 @@ impl Simulator {
         let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
         let faults = Arc::new(Faults::new(config.seed));
         let access = Arc::new(super::access::AccessLog::default());
+        let write_requests = Arc::new(WriteRequests::default());
         let state = AppState {
             store: Arc::clone(&store),
             access: Arc::clone(&access),
             faults: Arc::clone(&faults),
+            write_requests: Arc::clone(&write_requests),
             fleet: fleet.clone(),
             random: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
             address: address.to_string(),
@@ -226,6 +231,7 @@ impl Simulator {
             fleet,
             faults,
             access,
+            write_requests,
             shutdown: Some(shutdown),
             server,
             fleet_task,

@@ -2,6 +2,7 @@
 //!
 //! Errors, latency, dropped watches and expired resumes; the same seed and requests repeat the same faults.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -28,6 +29,9 @@ pub struct FaultRule {
     pub drop_watch_after_ms: Option<u64>,
     /// A watch that resumes from a resourceVersion gets 410 Expired (the client must relist).
     pub expire_watch_resumes: bool,
+    /// Instead of every resume, this share (0–1) of them, drawn per watch request;
+    /// `expire_watch_resumes` takes precedence.
+    pub expire_watch_resume_rate: f64,
 }
 
 impl FaultRule {
@@ -49,16 +53,18 @@ pub struct Decision {
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
     random: Mutex<fastrand::Rng>,
-    errors: AtomicU64,
+    errors: Mutex<BTreeMap<u16, u64>>,
     expired_resumes: AtomicU64,
     dropped_watches: AtomicU64,
 }
 
 /// How many faults were injected so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Injected {
     pub errors: u64,
+    /// `errors` by HTTP status code.
+    pub errors_by_code: BTreeMap<u16, u64>,
     pub expired_resumes: u64,
     pub dropped_watches: u64,
 }
@@ -68,15 +74,17 @@ impl Faults {
         Faults {
             rules: Mutex::new(Vec::new()),
             random: Mutex::new(fastrand::Rng::with_seed(seed)),
-            errors: AtomicU64::new(0),
+            errors: Mutex::new(BTreeMap::new()),
             expired_resumes: AtomicU64::new(0),
             dropped_watches: AtomicU64::new(0),
         }
     }
 
     pub fn injected(&self) -> Injected {
+        let errors_by_code = self.errors.lock().clone();
         Injected {
-            errors: self.errors.load(Ordering::Relaxed),
+            errors: errors_by_code.values().sum(),
+            errors_by_code,
             expired_resumes: self.expired_resumes.load(Ordering::Relaxed),
             dropped_watches: self.dropped_watches.load(Ordering::Relaxed),
         }
@@ -100,6 +108,12 @@ impl Faults {
         self.rules.lock().clone()
     }
 
+    /// Whether a draw falls below `rate` (no draw for a rate of 0, so rules without one leave the
+    /// sequence of draws as it was).
+    fn draw_below(&self, rate: f64) -> bool {
+        rate > 0.0 && self.random.lock().f64() < rate
+    }
+
     /// The combined effect of every matching rule on a request.
     pub fn decide(&self, verb: &str, resource: &str) -> Decision {
         let rules = self.rules.lock();
@@ -110,17 +124,15 @@ impl Faults {
                 let after = Duration::from_millis(after);
                 decision.drop_watch_after = Some(decision.drop_watch_after.map_or(after, |d| d.min(after)));
             }
-            decision.expire_resume |= rule.expire_watch_resumes;
-            if decision.error.is_none() && rule.error_rate > 0.0 {
-                let draw = self.random.lock().f64();
-                if draw < rule.error_rate {
-                    let code = if rule.error_code == 0 { 500 } else { rule.error_code };
-                    decision.error = Some(ApiError::status(
-                        code,
-                        format!("injected fault: {verb} {resource} failed with {code}"),
-                    ));
-                    self.errors.fetch_add(1, Ordering::Relaxed);
-                }
+            decision.expire_resume |=
+                rule.expire_watch_resumes || (verb == "watch" && self.draw_below(rule.expire_watch_resume_rate));
+            if decision.error.is_none() && self.draw_below(rule.error_rate) {
+                let code = if rule.error_code == 0 { 500 } else { rule.error_code };
+                decision.error = Some(ApiError::status(
+                    code,
+                    format!("injected fault: {verb} {resource} failed with {code}"),
+                ));
+                *self.errors.lock().entry(code).or_default() += 1;
             }
         }
         decision
@@ -164,5 +176,44 @@ mod tests {
             Decision::default(),
             "other resources are untouched"
         );
+    }
+
+    #[test]
+    fn a_resume_expiry_rate_expires_about_that_share_of_watches_and_counts_errors_by_code() {
+        let faults = Faults::new(3);
+        faults.set_rules(vec![
+            FaultRule {
+                verbs: vec!["watch".into()],
+                expire_watch_resume_rate: 0.1,
+                ..FaultRule::default()
+            },
+            FaultRule {
+                verbs: vec!["patch".into()],
+                error_rate: 1.0,
+                error_code: 429,
+                ..FaultRule::default()
+            },
+        ]);
+        let expired = (0..1000)
+            .filter(|_| faults.decide("watch", "pods").expire_resume)
+            .count();
+        assert!((60..=140).contains(&expired), "about 100 of 1000 expire, got {expired}");
+        assert!(!faults.decide("get", "pods").expire_resume, "only watches resume");
+        faults.decide("patch", "pods");
+        faults.decide("patch", "nodes");
+        let injected = faults.injected();
+        assert_eq!(injected.errors, 2);
+        assert_eq!(injected.errors_by_code, BTreeMap::from([(429, 2)]));
+    }
+
+    #[test]
+    fn a_rule_written_before_the_rate_existed_still_reads() {
+        let rule: FaultRule =
+            serde_json::from_str(r#"{"verbs":["watch"],"expireWatchResumes":true}"#).expect("the old form parses");
+        assert!(rule.expire_watch_resumes);
+        assert_eq!(rule.expire_watch_resume_rate, 0.0);
+        let faults = Faults::new(1);
+        faults.set_rules(vec![rule]);
+        assert!(faults.decide("watch", "pods").expire_resume, "every resume expires");
     }
 }

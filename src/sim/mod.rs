@@ -29,3 +29,4 @@ mod validation;
 mod verbs;
 mod views;
 pub mod watch;
+pub mod write_requests;

@@ -1,7 +1,7 @@
 //! The HTTP front of the simulated API server: routes, and the start of every resource request (I/O: HTTP, clock).
 //!
-//! For a resource path it names the caller, records the access and applies the injected faults, then
-//! hands the request to its verb.
+//! For a resource path it names the caller, records the access (and a write with its preconditions)
+//! and applies the injected faults, then hands the request to its verb.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,6 +19,7 @@ use super::resources;
 use super::response::{error_response, json_response};
 use super::state::AppState;
 use super::verbs::{Params, Request};
+use super::write_requests::{WriteRequest, is_write};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -100,36 +101,55 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
         _ => "other",
     };
     let actor = actor(&headers);
+    let resource = match &target.subresource {
+        Some(sub) => format!("{}/{sub}", target.resource.plural),
+        None => target.resource.plural.to_string(),
+    };
+    let write = is_write(verb).then(|| {
+        WriteRequest::new(
+            &actor,
+            verb,
+            resource.clone(),
+            target.namespace.as_deref().unwrap_or_default(),
+            target.name.as_deref().unwrap_or_default(),
+            &body,
+        )
+    });
     state.access.record(Access {
         actor: actor.clone(),
         verb,
         group: target.resource.group,
-        resource: match &target.subresource {
-            Some(sub) => format!("{}/{sub}", target.resource.plural),
-            None => target.resource.plural.to_string(),
-        },
+        resource,
     });
-    let decision = state.faults.decide(verb, target.resource.plural);
-    if !decision.latency.is_zero() {
-        tokio::time::sleep(decision.latency).await;
+    let response = async {
+        let decision = state.faults.decide(verb, target.resource.plural);
+        if !decision.latency.is_zero() {
+            tokio::time::sleep(decision.latency).await;
+        }
+        if let Some(error) = decision.error {
+            return error_response(&error);
+        }
+        let request = Request {
+            state: &state,
+            target,
+            params,
+            headers,
+            body,
+            actor,
+            drop_watch_after: decision.drop_watch_after,
+            expire_resume: decision.expire_resume,
+        };
+        request
+            .serve(method)
+            .await
+            .unwrap_or_else(|error| error_response(&error))
     }
-    if let Some(error) = decision.error {
-        return error_response(&error);
+    .await;
+    if let Some(mut write) = write {
+        write.code = response.status().as_u16();
+        state.write_requests.record(write);
     }
-    let request = Request {
-        state: &state,
-        target,
-        params,
-        headers,
-        body,
-        actor,
-        drop_watch_after: decision.drop_watch_after,
-        expire_resume: decision.expire_resume,
-    };
-    request
-        .serve(method)
-        .await
-        .unwrap_or_else(|error| error_response(&error))
+    response
 }
 
 fn discovery_document(path: &str) -> Option<Value> {

@@ -8,6 +8,7 @@ use super::access::AccessLog;
 use super::faults::Faults;
 use super::fleet::Fleet;
 use super::store::Store;
+use super::write_requests::WriteRequests;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub access: Arc<AccessLog>,
     pub faults: Arc<Faults>,
+    pub write_requests: Arc<WriteRequests>,
     pub fleet: Fleet,
     pub random: Arc<Mutex<fastrand::Rng>>,
     /// `host:port`, for discovery's serverAddressByClientCIDRs.

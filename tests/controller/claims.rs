@@ -68,8 +68,7 @@ async fn cluster_failing_pod_creates() -> (Cluster, Running) {
         error_rate: 1.0,
         error_code: 500,
         latency_ms: 0,
-        drop_watch_after_ms: None,
-        expire_watch_resumes: false,
+        ..FaultRule::default()
     }]);
     let controller = cluster.start_controller();
     cluster.create_daemon_set(daemon_set("agent")).await;

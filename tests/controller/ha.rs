@@ -82,8 +82,7 @@ async fn readyz_answers_503_until_the_stores_have_synced() {
         error_rate: 0.0,
         error_code: 500,
         latency_ms: 1500,
-        drop_watch_after_ms: None,
-        expire_watch_resumes: false,
+        ..FaultRule::default()
     }]);
     let replica = start_replica(&cluster, "solo");
     let mut saw_unready = false;
@@ -187,8 +186,7 @@ async fn leader_gives_up_at_the_deadline(fault: LeaseFault) {
         error_rate,
         error_code: 500,
         latency_ms,
-        drop_watch_after_ms: None,
-        expire_watch_resumes: false,
+        ..FaultRule::default()
     }]);
     let cut_off = Instant::now();
     let status = wait_exit(&mut replica.child, secs(10)).await;
