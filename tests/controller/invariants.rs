@@ -1,10 +1,14 @@
-//! The ARCHITECTURE.md invariants 1–4, checked at every write of the simulator's timeline.
+//! The ARCHITECTURE.md invariants, checked at every write of the simulator's timeline (1–4, and 6
+//! where nodes come and go) and over its journal of write requests (7).
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use daemonroll::sim::scheduling::misfit;
 use daemonroll::sim::store::{EventType, WriteRecord};
+use daemonroll::sim::write_requests::WriteRequest;
 use serde_json::Value;
 
 use crate::pod_fields::*;
@@ -33,6 +37,12 @@ pub struct Replay {
     pub status_writes: usize,
     pub revision_creates: usize,
     pub writes_by_verb: BTreeMap<(String, String), usize>,
+    /// Creates for a node that had just become unfit (within the watch lag allowed).
+    pub creates_racing_node_changes: usize,
+    /// The longest such race: how long the node had been unfit when the pod was created.
+    pub longest_node_race: chrono::Duration,
+    /// Every breach of an invariant, in timeline order.
+    pub breaches: Vec<String>,
 }
 
 /// Whose writes a replay counts as the controller's.
@@ -56,18 +66,28 @@ impl Writer {
     }
 }
 
+/// Which nodes count as unavailable (invariant 2).
+#[derive(Clone, Debug)]
+enum Availability {
+    /// These nodes, whenever one lacks an available pod.
+    OverNodes(Vec<String>),
+    /// Nodes the controller emptied (`Budget::charged_to_the_controller`).
+    ChargedToTheController,
+}
+
 /// What the invariants allow for one DaemonSet during the replayed window:
 /// `Budget::rolling("agent").nodes(12).at_most_unavailable(2)`.
 #[derive(Clone, Debug)]
 pub struct Budget {
     daemon_set: String,
-    /// Nodes that should run a daemon pod (availability is counted over them).
-    nodes: Vec<String>,
+    availability: Availability,
     max_unavailable: usize,
     /// Two pods on one node allowed (old and new side by side).
     surge: bool,
     min_ready: chrono::Duration,
     writer: Writer,
+    /// Invariant 6 is checked, allowing creates this long after the node became unfit.
+    creates_fit_within: Option<chrono::Duration>,
 }
 
 impl Budget {
@@ -75,11 +95,12 @@ impl Budget {
     pub fn no_rollout(daemon_set: &str) -> Budget {
         Budget {
             daemon_set: daemon_set.into(),
-            nodes: Vec::new(),
+            availability: Availability::OverNodes(Vec::new()),
             max_unavailable: 0,
             surge: false,
             min_ready: chrono::Duration::zero(),
             writer: Writer::Controller,
+            creates_fit_within: None,
         }
     }
 
@@ -90,13 +111,33 @@ impl Budget {
 
     /// Availability is counted over node-001 … node-<count>.
     pub fn nodes(mut self, count: usize) -> Self {
-        self.nodes = node_names(count);
+        self.availability = Availability::OverNodes(node_names(count));
         self
     }
 
     /// Availability is counted over these nodes only.
     pub fn only_nodes(mut self, names: &[String]) -> Self {
-        self.nodes = names.to_vec();
+        self.availability = Availability::OverNodes(names.to_vec());
+        self
+    }
+
+    /// Nodes go NotReady, come back, join and leave: a node counts as unavailable from the
+    /// controller's delete of its available pod on a Ready node until the node holds an available
+    /// pod again, stops being Ready, or is removed. Nodes without an available pod for reasons of
+    /// their own (NotReady, just joined, just back from NotReady) are not charged: the controller
+    /// cannot prevent them, and it learns of them only as fast as its watches. Its own count
+    /// (upstream's rollingUpdate) includes every node charged here: a Ready node without an
+    /// available pod. So a controller within upstream's rule never exceeds this count.
+    pub fn charged_to_the_controller(mut self) -> Self {
+        self.availability = Availability::ChargedToTheController;
+        self
+    }
+
+    /// Invariant 6: every pod the controller creates fits its node (the scheduler's filters:
+    /// taints, affinity, node existence) when created, or did within `watch_lag` before: the
+    /// controller decides from watches, which show a node change that much later at most.
+    pub fn creates_fit_their_node(mut self, watch_lag: chrono::Duration) -> Self {
+        self.creates_fit_within = Some(watch_lag);
         self
     }
 
@@ -123,28 +164,37 @@ impl Budget {
     }
 }
 
+/// Replays the timeline, checks the invariants at every write after `from_version`, and panics
+/// listing the breaches if there are any.
 pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
+    let replay = replay_invariants(timeline, budget, from_version);
+    assert!(
+        replay.breaches.is_empty(),
+        "{} breaches of the invariants; the first:\n{}",
+        replay.breaches.len(),
+        replay.breaches.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
+    replay
+}
+
+/// As `check_invariants`, with the breaches in `Replay::breaches` instead of a panic.
+pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version: u64) -> Replay {
     let uid = timeline
         .iter()
         .find(|r| r.kind == "DaemonSet" && r.name == budget.daemon_set)
         .map(|r| text(&r.object, "/metadata/uid").to_string())
         .expect("the DaemonSet is in the timeline");
-    let mut pods: HashMap<String, Arc<Value>> = HashMap::new();
+    let mut world = World::default();
+    // Nodes whose available pod the controller deleted and which have none yet (invariant 2 with
+    // `Budget::charged_to_the_controller`).
+    let mut charged = BTreeSet::new();
     let mut replay = Replay::default();
     let mut last_status: Option<Value> = None;
     for record in timeline {
-        if record.kind == "Pod" && record.namespace == "default" {
-            match record.event {
-                EventType::Deleted => {
-                    pods.remove(&record.name);
-                }
-                _ => {
-                    pods.insert(record.name.clone(), Arc::clone(&record.object));
-                }
-            }
-        }
+        let pod_before = world.apply(record);
+        let ours_for_this_daemon_set = record.kind == "DaemonSet" && record.name == budget.daemon_set;
         if record.resource_version <= from_version {
-            if record.kind == "DaemonSet" && record.name == budget.daemon_set {
+            if ours_for_this_daemon_set {
                 last_status = Some(record.object["status"].clone());
             }
             continue;
@@ -159,87 +209,244 @@ pub fn check_invariants(timeline: &[WriteRecord], budget: &Budget, from_version:
         match (record.kind, record.verb.as_str()) {
             ("Pod", "create") if by_controller => {
                 replay.pod_creates += 1;
-                check_created_pod(&record.object, &uid);
+                replay.breaches.extend(check_created_pod(&record.object, &uid));
+                if let Some(watch_lag) = budget.creates_fit_within {
+                    world.check_fit(record, watch_lag, &mut replay);
+                }
             }
             ("Pod", "delete") if by_controller => replay.pod_deletes += 1,
             ("ControllerRevision", "create") if by_controller => replay.revision_creates += 1,
             ("DaemonSet", "status") if record.name == budget.daemon_set => {
                 replay.status_writes += 1;
                 let status = record.object["status"].clone();
-                assert_ne!(
-                    Some(&status),
-                    last_status.as_ref(),
-                    "invariant 4: status written again unchanged at rv {}",
-                    record.resource_version
-                );
+                if Some(&status) == last_status.as_ref() {
+                    replay.breaches.push(format!(
+                        "invariant 4: status written again unchanged at rv {}",
+                        record.resource_version
+                    ));
+                }
             }
             _ => {}
         }
-        if record.kind == "DaemonSet" && record.name == budget.daemon_set {
+        if ours_for_this_daemon_set {
             last_status = Some(record.object["status"].clone());
         }
-        // Invariants 1 and 2 at this instant.
-        let mut per_node: HashMap<String, Vec<&Value>> = HashMap::new();
-        for pod in pods.values() {
-            if controller_uid(pod) == Some(uid.as_str()) {
-                per_node.entry(pod_node(pod)).or_default().push(pod);
-            }
-        }
-        let most = per_node.values().map(Vec::len).max().unwrap_or(0);
-        replay.max_pods_on_a_node = replay.max_pods_on_a_node.max(most);
-        let allowed = if budget.surge { 2 } else { 1 };
-        assert!(
-            most <= allowed,
-            "invariant 1: {most} pods on one node at rv {} ({} {} {})",
-            record.resource_version,
-            record.verb,
-            record.kind,
-            record.name
-        );
-        let unavailable = budget
-            .nodes
-            .iter()
-            .filter(|node| {
-                !per_node.get(*node).is_some_and(|pods| {
-                    pods.iter().any(|pod| {
-                        pod.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null)
-                            && ready_since(pod).is_some_and(|since| since + budget.min_ready <= record.time)
-                    })
-                })
-            })
-            .count();
-        replay.max_unavailable_seen = replay.max_unavailable_seen.max(unavailable);
-        assert!(
-            unavailable <= budget.max_unavailable,
-            "invariant 2: {unavailable} unavailable (budget {}) at rv {} ({} {} {})",
-            budget.max_unavailable,
-            record.resource_version,
-            record.verb,
-            record.kind,
-            record.name
+        let emptied_by_controller = match pod_before {
+            Some(pod) if by_controller && record.kind == "Pod" && record.verb == "delete" => Some(pod),
+            _ => None,
+        };
+        check_instant(
+            &world,
+            &mut charged,
+            record,
+            budget,
+            &uid,
+            emptied_by_controller,
+            &mut replay,
         );
     }
     replay
 }
 
-/// Invariant 3: what every pod daemonroll creates carries.
-fn check_created_pod(pod: &Value, uid: &str) {
+/// Invariants 1 and 2 right after `record`.
+fn check_instant(
+    world: &World,
+    charged: &mut BTreeSet<String>,
+    record: &WriteRecord,
+    budget: &Budget,
+    uid: &str,
+    emptied_by_controller: Option<Arc<Value>>,
+    replay: &mut Replay,
+) {
+    let per_node = world.pods_per_node(uid);
+    let at = format!(
+        "at rv {} ({} {} {})",
+        record.resource_version, record.verb, record.kind, record.name
+    );
+    let most = per_node.values().map(Vec::len).max().unwrap_or(0);
+    replay.max_pods_on_a_node = replay.max_pods_on_a_node.max(most);
+    let allowed = if budget.surge { 2 } else { 1 };
+    if most > allowed {
+        replay
+            .breaches
+            .push(format!("invariant 1: {most} pods on one node {at}"));
+    }
+    let available_on = |node: &str| {
+        per_node
+            .get(node)
+            .is_some_and(|pods| pods.iter().any(|pod| is_available(pod, budget.min_ready, record.time)))
+    };
+    let unavailable = match &budget.availability {
+        Availability::OverNodes(nodes) => nodes.iter().filter(|node| !available_on(node)).count(),
+        Availability::ChargedToTheController => {
+            if let Some(pod) = emptied_by_controller.filter(|pod| is_available(pod, budget.min_ready, record.time)) {
+                let node = pod_node(&pod);
+                if world.is_ready(&node) {
+                    charged.insert(node);
+                }
+            }
+            charged.retain(|node| world.is_ready(node) && !available_on(node));
+            charged.len()
+        }
+    };
+    replay.max_unavailable_seen = replay.max_unavailable_seen.max(unavailable);
+    if unavailable > budget.max_unavailable {
+        let nodes = match &budget.availability {
+            Availability::OverNodes(_) => String::new(),
+            Availability::ChargedToTheController => format!(": {charged:?}"),
+        };
+        replay.breaches.push(format!(
+            "invariant 2: {unavailable} unavailable (budget {}) {at}{nodes}",
+            budget.max_unavailable
+        ));
+    }
+}
+
+/// Ready for `min_ready` at `now`, and not being deleted.
+fn is_available(pod: &Value, min_ready: chrono::Duration, now: DateTime<Utc>) -> bool {
+    !is_terminating(pod) && ready_since(pod).is_some_and(|since| since + min_ready <= now)
+}
+
+/// The cluster as the timeline has built it so far.
+#[derive(Default)]
+struct World {
+    pods: HashMap<String, Arc<Value>>,
+    /// Every version of every node, oldest first; None once removed.
+    nodes: HashMap<String, Vec<(DateTime<Utc>, Option<Arc<Value>>)>>,
+}
+
+impl World {
+    /// Applies one write; returns the pod as it was before, for a pod write.
+    fn apply(&mut self, record: &WriteRecord) -> Option<Arc<Value>> {
+        match record.kind {
+            "Pod" if record.namespace == "default" => match record.event {
+                EventType::Deleted => self.pods.remove(&record.name),
+                _ => self.pods.insert(record.name.clone(), Arc::clone(&record.object)),
+            },
+            "Node" => {
+                let version = (record.event != EventType::Deleted).then(|| Arc::clone(&record.object));
+                self.nodes
+                    .entry(record.name.clone())
+                    .or_default()
+                    .push((record.time, version));
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The daemon pods of the DaemonSet `uid` (terminating ones included) by node.
+    fn pods_per_node(&self, uid: &str) -> HashMap<String, Vec<&Value>> {
+        let mut per_node: HashMap<String, Vec<&Value>> = HashMap::new();
+        for pod in self.pods.values() {
+            if controller_uid(pod) == Some(uid) {
+                per_node.entry(pod_node(pod)).or_default().push(pod);
+            }
+        }
+        per_node
+    }
+
+    fn node(&self, name: &str) -> Option<&Value> {
+        self.nodes.get(name)?.last()?.1.as_deref()
+    }
+
+    fn is_ready(&self, name: &str) -> bool {
+        self.node(name).is_some_and(|node| {
+            node.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        })
+    }
+
+    /// Invariant 6 for the pod `record` creates.
+    fn check_fit(&self, record: &WriteRecord, watch_lag: chrono::Duration, replay: &mut Replay) {
+        let pod = &record.object;
+        let node = pod_node(pod);
+        let versions = self.nodes.get(&node).map(Vec::as_slice).unwrap_or_default();
+        let why_unfit = |version: &Option<Arc<Value>>| match version {
+            Some(object) => misfit(pod, object),
+            None => Some("the node was removed".into()),
+        };
+        // The unbroken run of unfit versions at the end of the node's history.
+        let unfit_run = versions
+            .iter()
+            .rev()
+            .take_while(|(_, version)| why_unfit(version).is_some())
+            .count();
+        if unfit_run == 0 && !versions.is_empty() {
+            return;
+        }
+        let why = versions
+            .last()
+            .and_then(|(_, version)| why_unfit(version))
+            .unwrap_or_else(|| "the node never existed".into());
+        let unfit_since = match versions.len() - unfit_run {
+            0 => None,
+            fit => Some(versions[fit].0),
+        };
+        match unfit_since.map(|since| record.time - since) {
+            Some(unfit_for) if unfit_for <= watch_lag => {
+                replay.creates_racing_node_changes += 1;
+                replay.longest_node_race = replay.longest_node_race.max(unfit_for);
+            }
+            unfit_for => replay.breaches.push(format!(
+                "invariant 6: pod {} created at rv {} for {node}, unfit for {}: {why}",
+                record.name,
+                record.resource_version,
+                unfit_for.map_or("ever".into(), |d| format!("{} ms", d.num_milliseconds()))
+            )),
+        }
+    }
+}
+
+/// Invariant 3: what every pod daemonroll creates carries; the breaches found.
+fn check_created_pod(pod: &Value, uid: &str) -> Vec<String> {
     let name = text(pod, "/metadata/name");
     let owner = pod.pointer("/metadata/ownerReferences/0").unwrap_or(&Value::Null);
-    assert_eq!(owner["uid"], uid, "pod {name}: controller ownerReference");
-    assert_eq!(owner["controller"], true, "pod {name}: controller ownerReference");
-    assert_eq!(owner["kind"], "DaemonSet", "pod {name}");
-    assert!(
-        !text(pod, "/metadata/labels/controller-revision-hash").is_empty(),
-        "pod {name}: controller-revision-hash label"
-    );
-    assert!(
-        !text(pod, "/metadata/labels/pod-template-generation").is_empty(),
-        "pod {name}: pod-template-generation label"
-    );
     let term = pod
         .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0")
         .unwrap_or(&Value::Null);
-    assert_eq!(term["key"], "metadata.name", "pod {name}: node-pinning affinity");
-    assert_eq!(term["operator"], "In", "pod {name}: node-pinning affinity");
+    [
+        (owner["uid"] == uid, "controller ownerReference uid"),
+        (owner["controller"] == true, "controller ownerReference"),
+        (owner["kind"] == "DaemonSet", "ownerReference kind DaemonSet"),
+        (
+            !text(pod, "/metadata/labels/controller-revision-hash").is_empty(),
+            "controller-revision-hash label",
+        ),
+        (
+            !text(pod, "/metadata/labels/pod-template-generation").is_empty(),
+            "pod-template-generation label",
+        ),
+        (
+            term["key"] == "metadata.name" && term["operator"] == "In",
+            "node-pinning affinity",
+        ),
+    ]
+    .into_iter()
+    .filter(|(held, _)| !held)
+    .map(|(_, what)| format!("invariant 3: pod {name} created without its {what}"))
+    .collect()
+}
+
+/// The resources whose objects the controller decides from (Events are reports, not state).
+const DECIDED_FROM: [&str; 4] = ["pods", "daemonsets", "daemonsets/status", "controllerrevisions"];
+
+/// Invariant 7: every change `writer` asked for to an existing Pod, DaemonSet (status included) or
+/// ControllerRevision names the object it read, by uid or resourceVersion, whatever the answer.
+/// The server refuses (409) a precondition that does not match the stored object, so a change it
+/// applied was made to the object the controller had read, as it existed at that moment. Creates
+/// have no earlier state to name. Returns the requests that named nothing.
+pub fn unconditional_changes(journal: &[WriteRequest], writer: Writer) -> Vec<String> {
+    journal
+        .iter()
+        .filter(|w| writer.matches(&w.actor) && w.verb != "create")
+        .filter(|w| DECIDED_FROM.contains(&w.resource.as_str()) && !w.is_conditional())
+        .map(|w| {
+            format!(
+                "invariant 7: {} {} {}/{} named no uid or resourceVersion (answered {})",
+                w.verb, w.resource, w.namespace, w.name, w.code
+            )
+        })
+        .collect()
 }

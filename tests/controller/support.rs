@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 
 use daemonroll::controller::{Controller, Options};
 use daemonroll::kube::config::client_from_config;
-use daemonroll::kube::{ApiClient, PatchKind, WriteGate};
+use daemonroll::kube::{ApiClient, ApiError, PatchKind, WriteGate};
 use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::{FleetConfig, ImageBehaviour};
 use daemonroll::sim::store::WriteRecord;
+use daemonroll::sim::write_requests::WriteRequest;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -140,9 +141,16 @@ pub struct ControllerSettings {
 pub struct ClusterBuilder {
     nodes: usize,
     fleet: FleetConfig,
+    seed: u64,
 }
 
 impl ClusterBuilder {
+    /// Seeds the simulator's random choices: generated names and injected faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
     /// How long a started pod takes to become Ready.
     pub fn pods_ready_after(mut self, delay: Duration) -> Self {
         self.fleet.ready_after = delay;
@@ -153,6 +161,7 @@ impl ClusterBuilder {
         let sim = Simulator::start(SimConfig {
             nodes: self.nodes,
             fleet: self.fleet,
+            seed: self.seed,
             ..SimConfig::default()
         })
         .await
@@ -216,6 +225,7 @@ impl Cluster {
                 terminate_after: millis(50),
                 ..FleetConfig::default()
             },
+            seed: SimConfig::default().seed,
         }
     }
 
@@ -297,19 +307,27 @@ impl Cluster {
     }
 
     pub async fn patch_daemon_set(&self, name: &str, patch: Value) {
-        self.api
-            .patch(&ds_path(name), PatchKind::Merge, &patch)
+        self.try_patch_daemon_set(name, patch)
             .await
             .expect("DaemonSet is patched");
     }
 
+    /// A merge patch of the DaemonSet that may fail (injected faults).
+    pub async fn try_patch_daemon_set(&self, name: &str, patch: Value) -> Result<(), ApiError> {
+        self.api
+            .patch(&ds_path(name), PatchKind::Merge, &patch)
+            .await
+            .map(|_| ())
+    }
+
+    /// The patch `set_image` sends.
+    pub fn image_patch(image: &str) -> Value {
+        json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "image": image}]}}}})
+    }
+
     /// Changes the image of the DaemonSet's container: a new template, so a new generation.
     pub async fn set_image(&self, name: &str, image: &str) {
-        self.patch_daemon_set(
-            name,
-            json!({"spec": {"template": {"spec": {"containers": [{"name": CONTAINER, "image": image}]}}}}),
-        )
-        .await;
+        self.patch_daemon_set(name, Cluster::image_patch(image)).await;
     }
 
     pub async fn get_daemon_set(&self, name: &str) -> Value {
@@ -438,6 +456,11 @@ impl Cluster {
 
     pub fn timeline(&self) -> Vec<WriteRecord> {
         self.sim.store.timeline()
+    }
+
+    /// Every write request the simulator answered, with the preconditions it carried.
+    pub fn write_requests(&self) -> Vec<WriteRequest> {
+        self.sim.write_requests.entries()
     }
 
     /// The timeline's position now, to replay or list the writes that follow.
