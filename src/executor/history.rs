@@ -1,6 +1,9 @@
 //! ControllerRevision writes (I/O). Upstream: update.go constructHistory, snapshot, dedupCurHistories
-//! and cleanupHistory. Invariant: a new revision's `data` reaches the server as the exact patch bytes
-//! the hash was computed from, so kube-controller-manager's byte comparison recognises it.
+//! and cleanupHistory. Invariants: a new revision's `data` reaches the server as the exact patch bytes
+//! the hash was computed from, so kube-controller-manager's byte comparison recognises it; every
+//! change to an existing revision or pod names it by uid (ARCHITECTURE.md invariant 7), so a
+//! same-named successor the cache has not shown yet is never changed or deleted (upstream names
+//! none for these deletes and label patches).
 
 use serde_json::{Map, Value, json};
 
@@ -9,7 +12,7 @@ use crate::kube::paths;
 use crate::kube::{ApiError, PatchKind};
 use crate::planner::Plan;
 use crate::planner::revisions::{CurrentRevision, HistoryPlan, NewRevision};
-use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL};
+use crate::snapshot::{DaemonSetView, REVISION_HASH_LABEL, RevisionView};
 
 /// The request body for a new revision: metadata as JSON, `data` spliced in as raw bytes.
 pub(super) fn revision_body(ds: &DaemonSetView, revision: &NewRevision) -> Vec<u8> {
@@ -60,8 +63,9 @@ pub(super) enum HistoryError {
 
 pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &HistoryPlan<'_>) -> Result<(), HistoryError> {
     let ds = plan.daemon_set;
-    for name in &history.label_with_name {
-        let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: name}}});
+    for revision in &history.label_with_name {
+        let name = revision.name.as_str();
+        let patch = json!({"metadata": {"uid": revision.uid, "labels": {REVISION_HASH_LABEL: name}}});
         executor
             .api
             .patch(&paths::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
@@ -86,9 +90,10 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
         }
         CurrentRevision::Existing {
             name,
+            uid,
             renumber_to: Some(number),
         } => {
-            let patch = json!({"revision": number});
+            let patch = json!({"metadata": {"uid": uid}, "revision": number});
             executor
                 .api
                 .patch(&paths::revision_path(&ds.namespace, name), PatchKind::Merge, &patch)
@@ -100,40 +105,49 @@ pub(super) async fn apply(executor: &Executor, plan: &Plan<'_>, history: &Histor
     if !history.duplicates.is_empty() {
         // Pods first, so no live pod is left pointing at a deleted revision's hash.
         for pod in &plan.relabel_pods {
-            let patch = json!({"metadata": {"labels": {REVISION_HASH_LABEL: history.update_hash}}});
+            let patch =
+                json!({"metadata": {"uid": pod.uid.as_str(), "labels": {REVISION_HASH_LABEL: history.update_hash}}});
             match executor
                 .api
                 .patch(&paths::pod_path(&ds.namespace, &pod.name), PatchKind::Merge, &patch)
                 .await
             {
-                Err(error) if !error.is_not_found() => return Err(error.into()),
+                // Gone, or replaced by a same-named pod: nothing to relabel.
+                Err(error) if !error.is_not_found() && !error.is_conflict() => return Err(error.into()),
                 _ => {}
             }
         }
-        for name in &history.duplicates {
-            delete_revision(executor, ds, name).await?;
+        for revision in &history.duplicates {
+            delete_revision(executor, ds, revision).await?;
         }
     }
     Ok(())
 }
 
-async fn delete_revision(executor: &Executor, ds: &DaemonSetView, name: &str) -> Result<(), ApiError> {
+/// Deletes `revision` by uid; one already gone, or replaced by a same-named revision (the uid
+/// precondition fails with 409), needs nothing more.
+async fn delete_revision(executor: &Executor, ds: &DaemonSetView, revision: &RevisionView) -> Result<(), ApiError> {
+    let name = revision.name.as_str();
     match executor
         .api
-        .delete(&paths::revision_path(&ds.namespace, name), None)
+        .delete(&paths::revision_path(&ds.namespace, name), Some(&revision.uid))
         .await
     {
-        Err(error) if !error.is_not_found() => Err(error),
-        _ => {
+        Ok(_) => {
             tracing::info!(ds = %ds.key(), revision = name, "deleted revision");
             Ok(())
         }
+        Err(error) if error.is_not_found() || error.is_conflict() => {
+            tracing::debug!(ds = %ds.key(), revision = name, %error, "revision gone or replaced already");
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 
 pub(super) async fn prune(executor: &Executor, plan: &Plan<'_>) -> Result<(), ApiError> {
-    for name in &plan.prune_revisions {
-        delete_revision(executor, plan.daemon_set, name).await?;
+    for revision in &plan.prune_revisions {
+        delete_revision(executor, plan.daemon_set, revision).await?;
     }
     Ok(())
 }

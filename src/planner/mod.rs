@@ -26,7 +26,9 @@ pub mod tolerations;
 use std::time::Duration;
 
 use crate::history::patch::template_patch;
-use crate::snapshot::{DaemonSetView, FailedPodBackoff, Snapshot, StatusCounts, Timestamp, UpdateStrategy};
+use crate::snapshot::{
+    DaemonSetView, FailedPodBackoff, RevisionView, Snapshot, StatusCounts, Timestamp, UpdateStrategy,
+};
 use decisions::{Decisions, NodeNotes};
 use eligibility::EligibilityRules;
 pub use plan::{NodeAction, NodeNote, OwnershipChanges, Plan, PlannedEvent, Reason, StatusUpdate, Step};
@@ -300,7 +302,7 @@ fn plan_history<'s>(snapshot: &'s Snapshot, selector: &Selector, plan: &mut Plan
 }
 
 /// Old revisions beyond revisionHistoryLimit that no live pod's hash uses.
-fn prune_history<'s>(snapshot: &'s Snapshot, selector: &Selector, history: &HistoryPlan<'s>) -> Vec<&'s str> {
+fn prune_history<'s>(snapshot: &'s Snapshot, selector: &Selector, history: &HistoryPlan<'s>) -> Vec<&'s RevisionView> {
     let daemon_set = &snapshot.daemon_set;
     // Live hashes only matter when there are more old revisions than the limit keeps.
     if history.old.len() <= daemon_set.revision_history_limit.max(0) as usize {

@@ -284,7 +284,7 @@ pub struct Plan<'s> {
     /// None when the sync stops before history (same cases as `status`, except collision).
     pub history: Option<HistoryPlan<'s>>,
     /// Old revisions to delete after this sync (revisionHistoryLimit).
-    pub prune_revisions: Vec<&'s str>,
+    pub prune_revisions: Vec<&'s RevisionView>,
     /// Pods relabelled to the kept revision's hash when duplicate current revisions are removed.
     pub relabel_pods: Vec<&'s PodView>,
     pub ownership: OwnershipChanges<'s>,

@@ -26,6 +26,8 @@ pub enum CurrentRevision<'s> {
     /// An existing revision holds the current template; `renumber_to` is set when it must move to the top.
     Existing {
         name: &'s str,
+        /// Names the revision in the renumbering patch, so that a same-named successor is left alone.
+        uid: &'s str,
         renumber_to: Option<i64>,
     },
     Create(NewRevision),
@@ -44,9 +46,9 @@ pub struct HistoryPlan<'s> {
     pub update_hash: String,
     pub current: CurrentRevision<'s>,
     /// Owned revisions lacking a hash label: they get their own name as hash (update.go constructHistory).
-    pub label_with_name: Vec<&'s str>,
+    pub label_with_name: Vec<&'s RevisionView>,
     /// Further revisions matching the template, deleted in favour of `current` (update.go dedupCurHistories).
-    pub duplicates: Vec<&'s str>,
+    pub duplicates: Vec<&'s RevisionView>,
     /// Old revisions, ascending by revision number.
     pub old: Vec<&'s RevisionView>,
     /// The number of the existing current revision, when there is one.
@@ -92,8 +94,8 @@ pub fn construct<'s>(
 ) -> HistoryPlan<'s> {
     let label_with_name = claimed
         .iter()
+        .copied()
         .filter(|revision| !revision.labels.contains_key(REVISION_HASH_LABEL))
-        .map(|revision| revision.name.as_str())
         .collect();
     let (current, mut old): (Vec<&RevisionView>, Vec<&RevisionView>) =
         claimed.iter().copied().partition(|revision| matches(revision, patch));
@@ -121,13 +123,14 @@ pub fn construct<'s>(
     };
     let duplicates = current
         .iter()
+        .copied()
         .filter(|revision| revision.name != keeper.name)
-        .map(|revision| revision.name.as_str())
         .collect();
     HistoryPlan {
         update_hash: hash_of(keeper).to_string(),
         current: CurrentRevision::Existing {
             name: keeper.name.as_str(),
+            uid: keeper.uid.as_str(),
             renumber_to: (keeper.revision < next_revision).then_some(next_revision),
         },
         label_with_name,
@@ -163,6 +166,7 @@ fn current_for_template<'s>(
             existing.labels.get(REVISION_HASH_LABEL).unwrap_or_default().to_string(),
             CurrentRevision::Existing {
                 name: existing.name.as_str(),
+                uid: existing.uid.as_str(),
                 renumber_to: None,
             },
         ),
@@ -178,7 +182,7 @@ fn current_for_template<'s>(
 
 /// Old revisions beyond `limit` to delete, oldest first, skipping those a live pod's hash uses.
 /// Upstream: update.go cleanupHistory (live hashes include deleted terminal pods).
-pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&str>) -> Vec<&'s str> {
+pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&str>) -> Vec<&'s RevisionView> {
     let mut to_kill = old.len() as i64 - i64::from(limit);
     let mut pruned = Vec::new();
     for revision in old {
@@ -188,7 +192,7 @@ pub fn prune<'s>(old: &[&'s RevisionView], limit: i32, live_hashes: &HashSet<&st
         if live_hashes.contains(hash_of(revision)) {
             continue;
         }
-        pruned.push(revision.name.as_str());
+        pruned.push(*revision);
         to_kill -= 1;
     }
     pruned

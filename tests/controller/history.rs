@@ -122,3 +122,29 @@ async fn kubectl_rollout_undo_reuses_the_previous_revision_renumbered() {
     assert!(created.is_empty(), "no new revision for an undo: {created:?}");
     controller.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_and_renumbering_name_each_revision_by_uid() {
+    let (cluster, controller) = cluster_with_agent_rolled_four_times().await;
+    // Revision 1 was pruned (a delete); back to agent:3's template, its revision is renumbered to
+    // the top (a patch).
+    cluster.set_image("agent", "agent:3").await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    let journal = cluster.write_requests();
+    let revision_changes: Vec<(&str, Option<&str>)> = journal
+        .iter()
+        .filter(|w| w.actor == CONTROLLER && w.resource == "controllerrevisions" && w.verb != "create")
+        .map(|w| (w.verb, w.uid.as_deref()))
+        .collect();
+    assert!(
+        revision_changes.iter().any(|(verb, _)| *verb == "patch")
+            && revision_changes.iter().any(|(verb, _)| *verb == "delete"),
+        "a renumbering and a pruning happened: {revision_changes:?}"
+    );
+    assert_eq!(
+        unconditional_changes(&journal, Writer::Controller),
+        Vec::<String>::new(),
+        "invariant 7"
+    );
+    controller.stop().await;
+}

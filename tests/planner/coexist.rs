@@ -159,7 +159,7 @@ fn coexist_never_creates_writes_status_counters_or_touches_history() {
     assert_eq!(plan.step, Step::RollingUpdate);
     assert_eq!(plan.status, None);
     assert_eq!(plan.history, None);
-    assert_eq!(plan.prune_revisions, Vec::<&str>::new());
+    assert!(plan.prune_revisions.is_empty());
     assert!(plan.relabel_pods.is_empty());
     assert_eq!(plan.ownership, OwnershipChanges::default());
     // The conditions the executor prefixes are computed under daemonroll's unprefixed types.

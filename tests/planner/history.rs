@@ -2,11 +2,17 @@
 
 use daemonroll::planner;
 use daemonroll::planner::revisions::{CurrentRevision, NewRevision};
+use daemonroll::snapshot::RevisionView;
 use serde_json::json;
 
 use crate::support::*;
 
 /// Revision data of some other (older) template.
+/// The names of planned revisions, in plan order.
+fn names<'s>(revisions: &[&'s RevisionView]) -> Vec<&'s str> {
+    revisions.iter().map(|revision| revision.name.as_str()).collect()
+}
+
 fn other_data(image: &str) -> serde_json::Value {
     let other = daemon_set("ds").image(image).build();
     current_data(&other)
@@ -53,6 +59,7 @@ fn an_existing_matching_revision_is_current_and_its_label_is_the_update_hash() {
         history.current,
         CurrentRevision::Existing {
             name: "ds-5d8f9c7b4",
+            uid: "uid-ds-5d8f9c7b4",
             renumber_to: None
         }
     );
@@ -76,6 +83,7 @@ fn rolling_back_to_an_older_template_moves_its_revision_to_the_top() {
         history.current,
         CurrentRevision::Existing {
             name: "ds-a",
+            uid: "uid-ds-a",
             renumber_to: Some(4)
         }
     );
@@ -91,7 +99,7 @@ fn an_unlabelled_legacy_revision_is_labelled_with_its_name_and_used_as_the_hash(
         .snapshot();
     let plan = planner::plan(&snapshot);
     let history = plan.history.expect("history is planned");
-    assert_eq!(history.label_with_name, vec!["ds-legacy"]);
+    assert_eq!(names(&history.label_with_name), vec!["ds-legacy"]);
     assert_eq!(plan.update_revision, "ds-legacy");
 }
 
@@ -133,11 +141,13 @@ fn duplicate_current_revisions_keep_the_highest_and_relabel_pods() {
         let history = plan.history.clone().expect("history is planned");
         let relabelled: Vec<&str> = plan.relabel_pods.iter().map(|p| p.name.as_str()).collect();
         let expected_relabel = if keeper == "ds-x" { vec!["p2"] } else { vec!["p1"] };
+        let keeper_uid = format!("uid-{keeper}");
         assert_eq!(
-            (history.current, history.duplicates, relabelled),
+            (history.current, names(&history.duplicates), relabelled),
             (
                 CurrentRevision::Existing {
                     name: keeper,
+                    uid: &keeper_uid,
                     renumber_to: None
                 },
                 duplicates,
@@ -186,7 +196,7 @@ fn pruning_deletes_the_oldest_unused_revisions_beyond_the_limit() {
             .revisions(revisions.clone())
             .snapshot();
         let plan = planner::plan(&snapshot);
-        assert_eq!(plan.prune_revisions, expected, "{name}");
+        assert_eq!(names(&plan.prune_revisions), expected, "{name}");
     }
 }
 
