@@ -311,9 +311,12 @@ fn is_available(pod: &Value, min_ready: chrono::Duration, now: DateTime<Utc>) ->
 #[derive(Default)]
 struct World {
     pods: HashMap<String, Arc<Value>>,
-    /// Every version of every node, oldest first; None once removed.
-    nodes: HashMap<String, Vec<(DateTime<Utc>, Option<Arc<Value>>)>>,
+    /// Every version of every node, oldest first.
+    nodes: HashMap<String, Vec<NodeVersion>>,
 }
+
+/// A node as written at a time; None once removed.
+type NodeVersion = (DateTime<Utc>, Option<Arc<Value>>);
 
 impl World {
     /// Applies one write; returns the pod as it was before, for a pod write.
