@@ -191,7 +191,7 @@ async fn deletes_check_preconditions_and_wait_for_finalizers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn write_requests_are_journaled_with_the_identity_they_named_and_their_answer() {
+async fn requests_are_journaled_with_the_identity_a_write_named_and_their_answer() {
     let (simulator, _client, pods) = setup().await;
     let created = pods
         .create(&PostParams::default(), &pod("p", json!({})))
@@ -215,10 +215,10 @@ async fn write_requests_are_journaled_with_the_identity_they_named_and_their_ans
     )
     .await
     .expect("patch naming the uid");
-    pods.get("p").await.expect("reads are not journaled");
+    pods.get("p").await.expect("get");
     pods.delete("p", &DeleteParams::default()).await.expect("delete");
     let journal: Vec<_> = simulator
-        .write_requests
+        .requests
         .entries()
         .into_iter()
         .map(|w| (w.verb, w.resource, w.name, w.uid, w.code))
@@ -230,6 +230,7 @@ async fn write_requests_are_journaled_with_the_identity_they_named_and_their_ans
             ("create", pods(), String::new(), None, 201),
             ("delete", pods(), "p".into(), Some("not-the-uid".into()), 409),
             ("patch", pods(), "p".into(), Some(uid), 200),
+            ("get", pods(), "p".into(), None, 200),
             ("delete", pods(), "p".into(), None, 200),
         ]
     );

@@ -162,5 +162,16 @@ async fn a_watcher_survives_a_forced_410_and_dropped_connections() {
         injected.expired_resumes >= 1,
         "a resume was answered with 410: {injected:?}"
     );
+    let journaled: Vec<u16> = simulator
+        .requests
+        .entries()
+        .iter()
+        .filter(|r| r.verb == "watch")
+        .map(|r| r.code)
+        .collect();
+    assert!(
+        journaled.contains(&410) && journaled.contains(&200),
+        "the journal tells expired resumes (410) from others: {journaled:?}"
+    );
     consumer.abort();
 }

@@ -14,11 +14,11 @@ use super::admission;
 use super::errors::ApiError;
 use super::faults::Faults;
 use super::fleet::{Fleet, FleetConfig};
+use super::requests::RequestJournal;
 use super::resources::{self, Resource};
 use super::server::router;
 use super::state::AppState;
 use super::store::{Store, now_rfc3339};
-use super::write_requests::WriteRequests;
 
 /// How to start a simulated cluster.
 #[derive(Clone, Debug)]
@@ -76,8 +76,8 @@ pub struct Simulator {
     pub faults: Arc<Faults>,
     /// Every request answered, by caller, verb and resource.
     pub access: Arc<super::access::AccessLog>,
-    /// Every write request answered, with the preconditions it carried.
-    pub write_requests: Arc<WriteRequests>,
+    /// Every resource request answered: when, the preconditions a write carried, the answer's code.
+    pub requests: Arc<RequestJournal>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     fleet_task: JoinHandle<()>,
@@ -203,12 +203,12 @@ impl Simulator {
         let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
         let faults = Arc::new(Faults::new(config.seed));
         let access = Arc::new(super::access::AccessLog::default());
-        let write_requests = Arc::new(WriteRequests::default());
+        let requests = Arc::new(RequestJournal::default());
         let state = AppState {
             store: Arc::clone(&store),
             access: Arc::clone(&access),
             faults: Arc::clone(&faults),
-            write_requests: Arc::clone(&write_requests),
+            requests: Arc::clone(&requests),
             fleet: fleet.clone(),
             random: Arc::new(Mutex::new(fastrand::Rng::with_seed(config.seed))),
             address: address.to_string(),
@@ -231,7 +231,7 @@ impl Simulator {
             fleet,
             faults,
             access,
-            write_requests,
+            requests,
             shutdown: Some(shutdown),
             server,
             fleet_task,

@@ -1,7 +1,8 @@
 //! The HTTP front of the simulated API server: routes, and the start of every resource request (I/O: HTTP, clock).
 //!
-//! For a resource path it names the caller, records the access (and a write with its preconditions)
-//! and applies the injected faults, then hands the request to its verb.
+//! For a resource path it names the caller, records the access and the request (with a write's
+//! preconditions and the answer's code), applies the injected faults, then hands the request to
+//! its verb.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,11 +16,11 @@ use super::access::Access;
 use super::admin;
 use super::discovery;
 use super::errors::ApiError;
+use super::requests::RequestRecord;
 use super::resources;
 use super::response::{error_response, json_response};
 use super::state::AppState;
 use super::verbs::{Params, Request};
-use super::write_requests::{WriteRequest, is_write};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -105,30 +106,29 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
         Some(sub) => format!("{}/{sub}", target.resource.plural),
         None => target.resource.plural.to_string(),
     };
-    let write = is_write(verb).then(|| {
-        WriteRequest::new(
-            &actor,
-            verb,
-            resource.clone(),
-            target.namespace.as_deref().unwrap_or_default(),
-            target.name.as_deref().unwrap_or_default(),
-            &body,
-        )
-    });
+    let mut record = RequestRecord::new(
+        &actor,
+        verb,
+        resource.clone(),
+        target.namespace.as_deref().unwrap_or_default(),
+        target.name.as_deref().unwrap_or_default(),
+        &body,
+    );
     state.access.record(Access {
         actor: actor.clone(),
         verb,
         group: target.resource.group,
         resource,
     });
-    let response = async {
+    let (response, expired) = async {
         let decision = state.faults.decide(verb, target.resource.plural);
         if !decision.latency.is_zero() {
             tokio::time::sleep(decision.latency).await;
         }
         if let Some(error) = decision.error {
-            return error_response(&error);
+            return (error_response(&error), false);
         }
+        let expired = decision.expire_resume && resumes(verb, &params);
         let request = Request {
             state: &state,
             target,
@@ -139,17 +139,25 @@ async fn handle(State(state): State<AppState>, method: Method, uri: Uri, headers
             drop_watch_after: decision.drop_watch_after,
             expire_resume: decision.expire_resume,
         };
-        request
+        let response = request
             .serve(method)
             .await
-            .unwrap_or_else(|error| error_response(&error))
+            .unwrap_or_else(|error| error_response(&error));
+        (response, expired)
     }
     .await;
-    if let Some(mut write) = write {
-        write.code = response.status().as_u16();
-        state.write_requests.record(write);
-    }
+    record.code = if expired { 410 } else { response.status().as_u16() };
+    state.requests.record(record);
     response
+}
+
+/// A watch from a resourceVersion (what an injected expiry answers with 410).
+fn resumes(verb: &str, params: &Params) -> bool {
+    verb == "watch"
+        && params
+            .get("resourceVersion")
+            .and_then(|rv| rv.parse::<u64>().ok())
+            .is_some_and(|rv| rv > 0)
 }
 
 fn discovery_document(path: &str) -> Option<Value> {

@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use super::access::AccessLog;
 use super::faults::Faults;
 use super::fleet::Fleet;
+use super::requests::RequestJournal;
 use super::store::Store;
-use super::write_requests::WriteRequests;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -16,7 +16,7 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub access: Arc<AccessLog>,
     pub faults: Arc<Faults>,
-    pub write_requests: Arc<WriteRequests>,
+    pub requests: Arc<RequestJournal>,
     pub fleet: Fleet,
     pub random: Arc<Mutex<fastrand::Rng>>,
     /// `host:port`, for discovery's serverAddressByClientCIDRs.

@@ -130,7 +130,7 @@ async fn pruning_and_renumbering_name_each_revision_by_uid() {
     // the top (a patch).
     cluster.set_image("agent", "agent:3").await;
     cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
-    let journal = cluster.write_requests();
+    let journal = cluster.requests();
     let revision_changes: Vec<(&str, Option<&str>)> = journal
         .iter()
         .filter(|w| w.actor == CONTROLLER && w.resource == "controllerrevisions" && w.verb != "create")

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use daemonroll::sim::requests::RequestRecord;
 use daemonroll::sim::scheduling::misfit;
 use daemonroll::sim::store::{EventType, WriteRecord};
-use daemonroll::sim::write_requests::WriteRequest;
 use serde_json::Value;
 
 use crate::pod_fields::*;
@@ -37,10 +37,15 @@ pub struct Replay {
     pub status_writes: usize,
     pub revision_creates: usize,
     pub writes_by_verb: BTreeMap<(String, String), usize>,
-    /// Creates for a node that had just become unfit (within the watch lag allowed).
+    /// Creates for a node that had become unfit too recently for the controller to know.
     pub creates_racing_node_changes: usize,
-    /// The longest such race: how long the node had been unfit when the pod was created.
+    /// Of those, creates while the controller's node watch was expired (410) and not yet relisted.
+    pub creates_while_node_watch_expired: usize,
+    /// The longest race: how long the node had been unfit when the pod was created.
     pub longest_node_race: chrono::Duration,
+    /// Status writes equal to the last one, made while the controller's DaemonSet watch was
+    /// expired and had not shown it its own last write (`Budget::status_seen_through`).
+    pub status_rewrites_unseen: usize,
     /// Every breach of an invariant, in timeline order.
     pub breaches: Vec<String>,
 }
@@ -86,8 +91,10 @@ pub struct Budget {
     surge: bool,
     min_ready: chrono::Duration,
     writer: Writer,
-    /// Invariant 6 is checked, allowing creates this long after the node became unfit.
-    creates_fit_within: Option<chrono::Duration>,
+    /// Invariant 6 is checked, knowing what the controller could know of nodes.
+    node_view: Option<WatchView>,
+    /// What the controller could know of the DaemonSet (invariant 4).
+    daemon_set_view: Option<WatchView>,
 }
 
 impl Budget {
@@ -100,7 +107,8 @@ impl Budget {
             surge: false,
             min_ready: chrono::Duration::zero(),
             writer: Writer::Controller,
-            creates_fit_within: None,
+            node_view: None,
+            daemon_set_view: None,
         }
     }
 
@@ -134,10 +142,18 @@ impl Budget {
     }
 
     /// Invariant 6: every pod the controller creates fits its node (the scheduler's filters:
-    /// taints, affinity, node existence) when created, or did within `watch_lag` before: the
-    /// controller decides from watches, which show a node change that much later at most.
-    pub fn creates_fit_their_node(mut self, watch_lag: chrono::Duration) -> Self {
-        self.creates_fit_within = Some(watch_lag);
+    /// taints, affinity, node existence) when created, unless the controller's view of `nodes`
+    /// shows that it could not know of the change yet.
+    pub fn creates_fit_their_node(mut self, nodes: WatchView) -> Self {
+        self.node_view = Some(nodes);
+        self
+    }
+
+    /// Invariant 4 allows a status written again unchanged where `daemon_sets` shows that the
+    /// controller's watch had not shown it its own last status write (expired, not yet relisted):
+    /// it compares with what it has seen.
+    pub fn status_seen_through(mut self, daemon_sets: WatchView) -> Self {
+        self.daemon_set_view = Some(daemon_sets);
         self
     }
 
@@ -190,11 +206,12 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
     let mut charged = BTreeSet::new();
     let mut replay = Replay::default();
     let mut last_status: Option<Value> = None;
+    let mut last_status_write: Option<DateTime<Utc>> = None;
     for record in timeline {
         let pod_before = world.apply(record);
-        let ours_for_this_daemon_set = record.kind == "DaemonSet" && record.name == budget.daemon_set;
+        let this_daemon_set = record.kind == "DaemonSet" && record.name == budget.daemon_set;
         if record.resource_version <= from_version {
-            if ours_for_this_daemon_set {
+            if this_daemon_set {
                 last_status = Some(record.object["status"].clone());
             }
             continue;
@@ -210,8 +227,8 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
             ("Pod", "create") if by_controller => {
                 replay.pod_creates += 1;
                 replay.breaches.extend(check_created_pod(&record.object, &uid));
-                if let Some(watch_lag) = budget.creates_fit_within {
-                    world.check_fit(record, watch_lag, &mut replay);
+                if let Some(view) = &budget.node_view {
+                    world.check_fit(record, view, &mut replay);
                 }
             }
             ("Pod", "delete") if by_controller => replay.pod_deletes += 1,
@@ -219,16 +236,25 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
             ("DaemonSet", "status") if record.name == budget.daemon_set => {
                 replay.status_writes += 1;
                 let status = record.object["status"].clone();
+                let unseen = match (&budget.daemon_set_view, last_status_write) {
+                    (Some(view), Some(last)) => view.frozen_before(last, record.time),
+                    _ => false,
+                };
                 if Some(&status) == last_status.as_ref() {
-                    replay.breaches.push(format!(
-                        "invariant 4: status written again unchanged at rv {}",
-                        record.resource_version
-                    ));
+                    if unseen {
+                        replay.status_rewrites_unseen += 1;
+                    } else {
+                        replay.breaches.push(format!(
+                            "invariant 4: status written again unchanged at rv {}",
+                            record.resource_version
+                        ));
+                    }
                 }
+                last_status_write = Some(record.time);
             }
             _ => {}
         }
-        if ours_for_this_daemon_set {
+        if this_daemon_set {
             last_status = Some(record.object["status"].clone());
         }
         let emptied_by_controller = match pod_before {
@@ -362,7 +388,7 @@ impl World {
     }
 
     /// Invariant 6 for the pod `record` creates.
-    fn check_fit(&self, record: &WriteRecord, watch_lag: chrono::Duration, replay: &mut Replay) {
+    fn check_fit(&self, record: &WriteRecord, view: &WatchView, replay: &mut Replay) {
         let pod = &record.object;
         let node = pod_node(pod);
         let versions = self.nodes.get(&node).map(Vec::as_slice).unwrap_or_default();
@@ -387,9 +413,11 @@ impl World {
             0 => None,
             fit => Some(versions[fit].0),
         };
+        let frozen = unfit_since.is_some_and(|since| view.frozen_before(since, record.time));
         match unfit_since.map(|since| record.time - since) {
-            Some(unfit_for) if unfit_for <= watch_lag => {
+            Some(unfit_for) if unfit_for <= view.delivery || frozen => {
                 replay.creates_racing_node_changes += 1;
+                replay.creates_while_node_watch_expired += usize::from(frozen);
                 replay.longest_node_race = replay.longest_node_race.max(unfit_for);
             }
             unfit_for => replay.breaches.push(format!(
@@ -399,6 +427,56 @@ impl World {
                 unfit_for.map_or("ever".into(), |d| format!("{} ms", d.num_milliseconds()))
             )),
         }
+    }
+}
+
+/// What a controller could know of one resource (invariants 4 and 6): a change reaches it
+/// through its watch within `delivery`, except while its watch has been answered 410 Expired and
+/// it has not listed the resource again (the client backs off before relisting: 0.8 s, doubling
+/// with every further 410 within two minutes, as client-go's reflector does).
+#[derive(Clone, Debug)]
+pub struct WatchView {
+    pub delivery: chrono::Duration,
+    /// From each expired watch to the list that followed (None: none followed).
+    pub frozen: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+}
+
+impl WatchView {
+    /// The view of `writer`'s watch of `resource` (plural), from the simulator's request journal.
+    pub fn from_requests(
+        journal: &[RequestRecord],
+        writer: Writer,
+        resource: &str,
+        delivery: chrono::Duration,
+    ) -> WatchView {
+        let mut frozen = Vec::new();
+        let mut since: Option<DateTime<Utc>> = None;
+        for request in journal
+            .iter()
+            .filter(|r| r.resource == resource && writer.matches(&r.actor))
+        {
+            match (request.verb, request.code) {
+                ("watch", 410) => {
+                    since.get_or_insert(request.time);
+                }
+                ("list", 200) => {
+                    if let Some(start) = since.take() {
+                        frozen.push((start, Some(request.time)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        frozen.extend(since.map(|start| (start, None)));
+        WatchView { delivery, frozen }
+    }
+
+    /// Whether at `at` the controller's view was frozen since before `change` (less `delivery`):
+    /// the change could not have reached it.
+    fn frozen_before(&self, change: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        self.frozen
+            .iter()
+            .any(|(start, end)| *start <= change + self.delivery && *start <= at && end.is_none_or(|end| at < end))
     }
 }
 
@@ -440,10 +518,10 @@ const DECIDED_FROM: [&str; 4] = ["pods", "daemonsets", "daemonsets/status", "con
 /// The server refuses (409) a precondition that does not match the stored object, so a change it
 /// applied was made to the object the controller had read, as it existed at that moment. Creates
 /// have no earlier state to name. Returns the requests that named nothing.
-pub fn unconditional_changes(journal: &[WriteRequest], writer: Writer) -> Vec<String> {
+pub fn unconditional_changes(journal: &[RequestRecord], writer: Writer) -> Vec<String> {
     journal
         .iter()
-        .filter(|w| writer.matches(&w.actor) && w.verb != "create")
+        .filter(|w| writer.matches(&w.actor) && w.is_write() && w.verb != "create")
         .filter(|w| DECIDED_FROM.contains(&w.resource.as_str()) && !w.is_conditional())
         .map(|w| {
             format!(

@@ -21,8 +21,8 @@ use daemonroll::kube::{ApiClient, ApiError, PatchKind, WriteGate};
 use daemonroll::ops::lifecycle;
 use daemonroll::sim::cluster::{SimConfig, Simulator};
 use daemonroll::sim::fleet::{FleetConfig, ImageBehaviour};
+use daemonroll::sim::requests::RequestRecord;
 use daemonroll::sim::store::WriteRecord;
-use daemonroll::sim::write_requests::WriteRequest;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -458,9 +458,9 @@ impl Cluster {
         self.sim.store.timeline()
     }
 
-    /// Every write request the simulator answered, with the preconditions it carried.
-    pub fn write_requests(&self) -> Vec<WriteRequest> {
-        self.sim.write_requests.entries()
+    /// Every resource request the simulator answered, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.sim.requests.entries()
     }
 
     /// The timeline's position now, to replay or list the writes that follow.

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use daemonroll::sim::requests::RequestRecord;
 use daemonroll::sim::store::{EventType, WriteRecord};
-use daemonroll::sim::write_requests::WriteRequest;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -104,10 +104,39 @@ impl Timeline {
     }
 
     fn replay(&self, budget: usize) -> Replay {
+        self.replay_with_node_watch_frozen(budget, Vec::new())
+    }
+
+    /// As `replay`, the controller's node watch expired (410) over `frozen`, in seconds from now.
+    fn replay_with_node_watch_frozen(&self, budget: usize, frozen: Vec<(i64, Option<i64>)>) -> Replay {
+        let at = |seconds: i64| self.now + Duration::seconds(seconds);
+        let view = WatchView {
+            delivery: Duration::seconds(2),
+            frozen: frozen
+                .into_iter()
+                .map(|(start, end)| (at(start), end.map(at)))
+                .collect(),
+        };
         let budget = Budget::rolling("agent")
             .at_most_unavailable(budget)
             .charged_to_the_controller()
-            .creates_fit_their_node(Duration::seconds(2));
+            .creates_fit_their_node(view);
+        replay_invariants(&self.records, &budget, 0)
+    }
+
+    /// As `replay`, the controller's DaemonSet watch expired over `frozen`, in seconds from now.
+    fn replay_with_daemon_set_watch_frozen(&self, frozen: Vec<(i64, Option<i64>)>) -> Replay {
+        let at = |seconds: i64| self.now + Duration::seconds(seconds);
+        let view = WatchView {
+            delivery: Duration::seconds(2),
+            frozen: frozen
+                .into_iter()
+                .map(|(start, end)| (at(start), end.map(at)))
+                .collect(),
+        };
+        let budget = Budget::rolling("agent")
+            .at_most_unavailable(2)
+            .status_seen_through(view);
         replay_invariants(&self.records, &budget, 0)
     }
 }
@@ -150,7 +179,7 @@ fn a_node_that_is_not_ready_or_removed_is_not_charged() {
 #[test]
 fn a_create_for_a_node_long_gone_or_long_not_ready_is_a_breach_and_a_recent_one_a_race() {
     let mut timeline = Timeline::two_nodes_with_available_pods();
-    // A second apart: each create comes 2 s after its node's change, within the watch lag allowed.
+    // A second apart: each create comes 2 s after its node's change, within the delivery allowed.
     timeline.remove_node("n1");
     timeline.node("n2", false);
     timeline.controller_creates("late-for-n1", "n1");
@@ -161,11 +190,7 @@ fn a_create_for_a_node_long_gone_or_long_not_ready_is_a_breach_and_a_recent_one_
     let replay = timeline.replay(2);
     assert_eq!(replay.creates_racing_node_changes, 2);
     assert_eq!(replay.longest_node_race, Duration::seconds(2));
-    let sixes: Vec<&String> = replay
-        .breaches
-        .iter()
-        .filter(|b| b.starts_with("invariant 6"))
-        .collect();
+    let sixes = sixes(&replay);
     assert_eq!(sixes.len(), 2, "{:?}", replay.breaches);
     assert!(
         sixes[0].contains("stale-for-n2") && sixes[0].contains("untolerated taint"),
@@ -178,9 +203,56 @@ fn a_create_for_a_node_long_gone_or_long_not_ready_is_a_breach_and_a_recent_one_
 }
 
 #[test]
+fn a_create_while_the_node_watch_was_expired_is_a_race_for_changes_made_since() {
+    let mut timeline = Timeline::two_nodes_with_available_pods();
+    timeline.node("n1", false);
+    timeline.node("n2", false);
+    timeline = timeline.after(Duration::seconds(5));
+    timeline.controller_creates("unseen", "n2");
+    timeline.controller_creates("seen", "n1");
+    // n1 changed 8 s ago, n2 7 s ago; the node watch expired 5 s ago (n2's change may still have
+    // been on its way: 2 s of delivery), and the nodes were not listed again.
+    let frozen = timeline.replay_with_node_watch_frozen(2, vec![(-5, None)]);
+    assert_eq!(frozen.creates_while_node_watch_expired, 1);
+    assert_eq!(sixes(&frozen).len(), 1, "{:?}", frozen.breaches);
+    assert!(sixes(&frozen)[0].contains("pod seen"), "{:?}", frozen.breaches);
+    // Listed again before the creates: both are breaches.
+    let relisted = timeline.replay_with_node_watch_frozen(2, vec![(-5, Some(-3))]);
+    assert_eq!(sixes(&relisted).len(), 2, "{:?}", relisted.breaches);
+}
+
+/// The breaches of invariant 6.
+fn sixes(replay: &Replay) -> Vec<&String> {
+    replay
+        .breaches
+        .iter()
+        .filter(|b| b.starts_with("invariant 6"))
+        .collect()
+}
+
+#[test]
+fn a_status_written_again_unchanged_is_a_breach_unless_the_last_write_was_unseen() {
+    let mut timeline = Timeline::two_nodes_with_available_pods();
+    let status = json!({"metadata": {"name": "agent", "namespace": "default", "uid": UID},
+                        "status": {"observedGeneration": 1, "numberReady": 2}});
+    timeline.write("daemonroll", "status", EventType::Modified, "DaemonSet", status.clone());
+    timeline.write("daemonroll", "status", EventType::Modified, "DaemonSet", status);
+    let seen = timeline.replay(2);
+    assert_eq!(seen.breaches.len(), 1, "{:?}", seen.breaches);
+    assert!(seen.breaches[0].starts_with("invariant 4: status written again unchanged"));
+    let unseen = timeline.replay_with_daemon_set_watch_frozen(vec![(-1, None)]);
+    assert_eq!(
+        (unseen.breaches.len(), unseen.status_rewrites_unseen),
+        (0, 1),
+        "{:?}",
+        unseen.breaches
+    );
+}
+
+#[test]
 fn a_change_that_names_no_uid_or_resource_version_is_reported() {
     let request = |verb, resource: &str, body: &str| {
-        let mut request = WriteRequest::new("daemonroll", verb, resource.into(), "default", "x", body.as_bytes());
+        let mut request = RequestRecord::new("daemonroll", verb, resource.into(), "default", "x", body.as_bytes());
         request.code = 200;
         request
     };

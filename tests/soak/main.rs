@@ -28,11 +28,14 @@
 //!    own count (upstream's rollingUpdate) includes every node charged here (a Ready node without
 //!    an available pod), so within upstream's rule it never exceeds this count;
 //! 3. every created pod carries its ownerReference, revision labels and node pinning;
-//! 4. no status written again unchanged;
+//! 4. no status written again unchanged, unless daemonroll could not have seen its own last status
+//!    write: its DaemonSet watch had been answered 410 and it had not listed again (it compares
+//!    with what it has seen; such rewrites are counted);
 //! 6. no pod created for a node it cannot run on — removed, never existing, or with a taint the
-//!    pod does not tolerate (the simulator's scheduler filters judge) — unless the node became so
-//!    less than 2 s before: the controller sees node changes through a watch (those creates are
-//!    counted as races);
+//!    pod does not tolerate (the simulator's scheduler filters judge) — unless daemonroll could
+//!    not know yet: the node changed less than 1 s before (watch delivery), or after its node
+//!    watch was answered 410 and before it listed the nodes again (the simulator's request
+//!    journal shows both; such creates are counted as races);
 //! 7. no write without a read of the object's current state: every update, patch or delete by
 //!    daemonroll of a Pod, DaemonSet (status included) or ControllerRevision names the object by
 //!    uid or resourceVersion, a precondition the API server checks against the stored object (from

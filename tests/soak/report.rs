@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use daemonroll::sim::faults::Injected;
-use daemonroll::sim::write_requests::WriteRequest;
+use daemonroll::sim::requests::RequestRecord;
 
 use crate::chaos::watch_faults;
 use crate::support::{CONTROLLER, Replay};
@@ -52,9 +52,9 @@ pub struct SoakReport {
 }
 
 /// The controller's write requests by (verb, resource), with how many failed.
-pub fn requests_by_verb(journal: &[WriteRequest]) -> BTreeMap<(&'static str, String), Attempts> {
+pub fn requests_by_verb(journal: &[RequestRecord]) -> BTreeMap<(&'static str, String), Attempts> {
     let mut requests: BTreeMap<(&'static str, String), Attempts> = BTreeMap::new();
-    for request in journal.iter().filter(|w| w.actor == CONTROLLER) {
+    for request in journal.iter().filter(|w| w.actor == CONTROLLER && w.is_write()) {
         let attempts = requests.entry((request.verb, request.resource.clone())).or_default();
         attempts.sent += 1;
         attempts.failed += usize::from(!request.succeeded());
@@ -133,11 +133,12 @@ impl fmt::Display for SoakReport {
         writeln!(f, "  write requests by daemonroll: {}", sent.join(", "))?;
         writeln!(
             f,
-            "  most nodes emptied by daemonroll at once: {} (budget {}); most pods on a node: {}; creates racing a node change: {} (longest {} ms)",
+            "  most nodes emptied by daemonroll at once: {} (budget {}); most pods on a node: {}; creates racing a node change: {} ({} while the node watch was expired; longest {} ms)",
             self.replay.max_unavailable_seen,
             self.max_unavailable,
             self.replay.max_pods_on_a_node,
             self.replay.creates_racing_node_changes,
+            self.replay.creates_while_node_watch_expired,
             self.replay.longest_node_race.num_milliseconds()
         )?;
         match &self.convergence {
@@ -153,6 +154,11 @@ impl fmt::Display for SoakReport {
                 after.as_secs_f64()
             )?,
         }
+        writeln!(
+            f,
+            "  status written again unchanged while daemonroll's DaemonSet watch was expired: {}",
+            self.replay.status_rewrites_unseen
+        )?;
         writeln!(f, "  breaches: {}", self.breaches.len())?;
         for breach in self.breaches.iter().take(20) {
             writeln!(f, "    {breach}")?;

@@ -1,36 +1,42 @@
-//! Every write request the simulated API server answered, with the preconditions it carried (no I/O).
+//! Every resource request the simulated API server answered, in arrival order: who, what, when,
+//! the preconditions a write carried, and the answer's code (no I/O; the server records).
 //!
-//! The timeline shows what changed; this shows what each writer asked for: whether a change to an
-//! existing object named the object it meant (its uid or resourceVersion, which the server checks
-//! against the stored object), and how the request was answered, injected faults included.
+//! The timeline shows what changed; this shows what each client asked for and was told: whether a
+//! change to an existing object named the object it meant (its uid or resourceVersion, which the
+//! server checks against the stored object), and when a client's watch was answered 410 Expired,
+//! so that its view of the cluster froze until it listed again.
 
+use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Deserialize;
 
-/// One create, update, patch or delete request.
+/// One request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WriteRequest {
+pub struct RequestRecord {
+    /// When it arrived.
+    pub time: DateTime<Utc>,
     /// The caller, as the timeline names it.
     pub actor: String,
-    /// create, update, patch or delete.
+    /// get, list, watch, create, update, patch or delete.
     pub verb: &'static str,
     /// The plural resource name, with `/status` for the status subresource.
     pub resource: String,
     pub namespace: String,
-    /// Empty for a create (the name is in the body, or generated).
+    /// Empty for collections and creates (the name is in the body, or generated).
     pub name: String,
     /// `metadata.uid` of an update or patch body, `preconditions.uid` of a delete's options.
     pub uid: Option<String>,
     /// `metadata.resourceVersion` of an update or patch body, `preconditions.resourceVersion` of a
     /// delete's options.
     pub resource_version: Option<String>,
-    /// The HTTP status of the answer (0 until answered).
+    /// The HTTP status of the answer (injected faults included); 410 for a watch whose resume was
+    /// expired (kube-apiserver answers it with 200 and one ERROR event carrying 410). 0 until answered.
     pub code: u16,
 }
 
-impl WriteRequest {
-    /// A request about to be served; `body` is read for its preconditions only (JSON; anything else,
-    /// such as a JSON patch's list of operations or a protobuf body, carries none here).
+impl RequestRecord {
+    /// A request about to be served; a write's `body` is read for its preconditions only (JSON;
+    /// anything else, such as a JSON patch's list of operations or a protobuf body, carries none here).
     pub fn new(
         actor: &str,
         verb: &'static str,
@@ -38,9 +44,14 @@ impl WriteRequest {
         namespace: &str,
         name: &str,
         body: &[u8],
-    ) -> WriteRequest {
-        let (uid, resource_version) = preconditions(verb, body);
-        WriteRequest {
+    ) -> RequestRecord {
+        let (uid, resource_version) = if is_write(verb) {
+            preconditions(verb, body)
+        } else {
+            (None, None)
+        };
+        RequestRecord {
+            time: Utc::now(),
             actor: actor.to_string(),
             verb,
             resource,
@@ -50,6 +61,11 @@ impl WriteRequest {
             resource_version,
             code: 0,
         }
+    }
+
+    /// create, update, patch or delete.
+    pub fn is_write(&self) -> bool {
+        is_write(self.verb)
     }
 
     /// Whether the request names the object it changes by uid or resourceVersion.
@@ -63,8 +79,7 @@ impl WriteRequest {
     }
 }
 
-/// Whether a verb of the server's writes is journaled.
-pub fn is_write(verb: &str) -> bool {
+fn is_write(verb: &str) -> bool {
     matches!(verb, "create" | "update" | "patch" | "delete")
 }
 
@@ -96,18 +111,18 @@ fn preconditions(verb: &str, body: &[u8]) -> (Option<String>, Option<String>) {
     (non_empty(identity.uid), non_empty(identity.resource_version))
 }
 
-/// The journal, oldest first.
+/// The journal, in arrival order.
 #[derive(Debug, Default)]
-pub struct WriteRequests {
-    entries: Mutex<Vec<WriteRequest>>,
+pub struct RequestJournal {
+    entries: Mutex<Vec<RequestRecord>>,
 }
 
-impl WriteRequests {
-    pub fn record(&self, request: WriteRequest) {
+impl RequestJournal {
+    pub fn record(&self, request: RequestRecord) {
         self.entries.lock().push(request);
     }
 
-    pub fn entries(&self) -> Vec<WriteRequest> {
+    pub fn entries(&self) -> Vec<RequestRecord> {
         self.entries.lock().clone()
     }
 }
@@ -116,8 +131,8 @@ impl WriteRequests {
 mod tests {
     use super::*;
 
-    fn request(verb: &'static str, body: &str) -> WriteRequest {
-        WriteRequest::new("daemonroll", verb, "pods".into(), "default", "p", body.as_bytes())
+    fn request(verb: &'static str, body: &str) -> RequestRecord {
+        RequestRecord::new("daemonroll", verb, "pods".into(), "default", "p", body.as_bytes())
     }
 
     #[test]
@@ -143,6 +158,7 @@ mod tests {
             ("patch", r#"[{"op":"replace","path":"/metadata/uid","value":"u-1"}]"#),
             ("patch", r#"{"metadata":{"uid":""}}"#),
             ("delete", r#"{"metadata":{"uid":"u-1"}}"#),
+            ("get", r#"{"metadata":{"uid":"u-1"}}"#),
         ] {
             assert!(!request(verb, body).is_conditional(), "{verb} {body}");
         }
