@@ -144,9 +144,9 @@ impl fmt::Display for SoakReport {
         match &self.convergence {
             Convergence::After(after) => writeln!(
                 f,
-                "  converged {:.2} s after the faults stopped (bound {} s)",
+                "  converged {:.2} s after the faults stopped (bound {:.1} s)",
                 after.as_secs_f64(),
-                self.converge_within.as_secs()
+                self.converge_within.as_secs_f64()
             )?,
             Convergence::Not { after, why } => writeln!(
                 f,
@@ -159,8 +159,24 @@ impl fmt::Display for SoakReport {
             "  status written again unchanged while daemonroll's DaemonSet watch was expired: {}",
             self.replay.status_rewrites_unseen
         )?;
-        writeln!(f, "  breaches: {}", self.breaches.len())?;
-        for breach in self.breaches.iter().take(20) {
+        // "invariant N: …": by invariant, with the first few of each.
+        let mut by_invariant: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for breach in &self.breaches {
+            let invariant = breach.split(':').next().unwrap_or_default();
+            by_invariant.entry(invariant).or_default().push(breach);
+        }
+        let counts: Vec<String> = by_invariant
+            .iter()
+            .map(|(invariant, breaches)| format!("{invariant}: {}", breaches.len()))
+            .collect();
+        writeln!(
+            f,
+            "  breaches: {}",
+            [self.breaches.len().to_string(), counts.join(", ")]
+                .join(" ")
+                .trim_end()
+        )?;
+        for breach in by_invariant.values().flat_map(|breaches| breaches.iter().take(3)) {
             writeln!(f, "    {breach}")?;
         }
         Ok(())
