@@ -15,7 +15,6 @@ mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector;
@@ -42,8 +41,6 @@ pub struct Controller {
     daemon_set_writer: Mutex<Option<reflector::store::Writer<DynamicObject>>>,
     triggers: Triggers,
     executor: Executor,
-    /// When each DaemonSet's status was last written, to space status writes.
-    last_status_write: Mutex<HashMap<ObjectKey, Instant>>,
     /// Consecutive failed reconciles of each DaemonSet, for the retry delay.
     failures: Mutex<HashMap<ObjectKey, u32>>,
     /// Per DaemonSet (with its uid): the `daemonroll.io/` annotation values that last parsed.
@@ -89,7 +86,6 @@ impl Controller {
             daemon_set_writer: Mutex::new(Some(writer)),
             triggers: Triggers::default(),
             executor,
-            last_status_write: Mutex::default(),
             failures: Mutex::default(),
             last_good_controls: Mutex::default(),
             awaiting_recreate: Mutex::default(),
@@ -117,7 +113,7 @@ impl Controller {
 
     /// Forgets the runtime's bookkeeping of a deleted DaemonSet (the store forgets its own).
     fn forget(&self, key: &ObjectKey) {
-        self.last_status_write.lock().remove(key);
+        self.executor.status_writes().forget(key);
         self.failures.lock().remove(key);
         self.last_good_controls.lock().remove(key);
         self.awaiting_recreate.lock().remove(key);

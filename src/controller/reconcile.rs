@@ -132,7 +132,7 @@ impl Controller {
         tracing::debug!(ds = %key, elapsed_ms = started.elapsed().as_millis() as u64, "synced");
         match result? {
             Applied::Written(written) => {
-                self.record_written(key, &written);
+                self.record_written(&written);
                 Ok(requeue)
             }
             // The watch brings the newer DaemonSet and a sync with it; this requeue is a safety net.
@@ -214,7 +214,7 @@ impl Controller {
         if !plan.status.is_some_and(|status| status.changed) && !coexist_conditions {
             return (true, None);
         }
-        let Some(last) = self.last_status_write.lock().get(key).copied() else {
+        let Some(last) = self.executor.status_writes().last(key) else {
             return (true, None);
         };
         let since = now.saturating_duration_since(last);
@@ -224,12 +224,9 @@ impl Controller {
         }
     }
 
-    fn record_written(&self, key: &ObjectKey, written: &Written) {
+    fn record_written(&self, written: &Written) {
         self.metrics.pods_created.inc_by(written.created as u64);
         self.metrics.pods_deleted.inc_by(written.deleted as u64);
-        if written.status_written {
-            self.last_status_write.lock().insert(key.clone(), Instant::now());
-        }
     }
 }
 

@@ -111,7 +111,10 @@ async fn write_conditions(executor: &Executor, plan: &Plan<'_>) -> Result<(), Ap
         .patch(&path, PatchKind::Merge, &conditions_patch(plan))
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            executor.status_writes.record(ds.key());
+            Ok(())
+        }
         Err(error) if error.is_not_found() || error.is_conflict() || error.code() == Some(422) => Ok(()),
         Err(error) => Err(error),
     }

@@ -12,8 +12,11 @@ mod ownership;
 mod pods;
 mod rollout;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use crate::kube::paths::daemon_set_path;
@@ -60,12 +63,34 @@ pub struct Written {
     pub status_written: bool,
 }
 
+/// When this process last wrote each DaemonSet's status, recorded as the write succeeds, whatever
+/// the rest of the sync does: a sync that wrote the status and then failed is retried within
+/// milliseconds, and the retry must wait out `--status-interval` too (its cache may not show the
+/// write yet, and would have it written again unchanged).
+#[derive(Debug, Default)]
+pub struct StatusWrites(Mutex<HashMap<ObjectKey, Instant>>);
+
+impl StatusWrites {
+    pub fn last(&self, key: &ObjectKey) -> Option<Instant> {
+        self.0.lock().get(key).copied()
+    }
+
+    pub fn forget(&self, key: &ObjectKey) {
+        self.0.lock().remove(key);
+    }
+
+    fn record(&self, key: ObjectKey) {
+        self.0.lock().insert(key, Instant::now());
+    }
+}
+
 /// Writes plans for one controller process.
 #[derive(Clone)]
 pub struct Executor {
     api: ApiClient,
     events: EventSink,
     expectations: Arc<Expectations>,
+    status_writes: Arc<StatusWrites>,
 }
 
 /// The status patch; `metadata.uid` makes it fail on a same-named successor of the DaemonSet.
@@ -127,7 +152,13 @@ impl Executor {
             api,
             events,
             expectations,
+            status_writes: Arc::default(),
         }
+    }
+
+    /// When each DaemonSet's status was last written.
+    pub fn status_writes(&self) -> &StatusWrites {
+        &self.status_writes
     }
 
     pub fn events(&self) -> &EventSink {
@@ -246,7 +277,10 @@ impl Executor {
             )
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.status_writes.record(ds.key());
+                Ok(())
+            }
             // Deleted, or replaced by a same-named DaemonSet (uid mismatch): nothing to report on.
             Err(error) if error.is_not_found() || error.is_conflict() || error.code() == Some(422) => Ok(()),
             Err(error) => Err(error),

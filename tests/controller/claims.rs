@@ -108,3 +108,46 @@ async fn a_failed_create_is_reported_as_a_failed_create_event() {
     );
     controller.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_wrote_status_and_then_failed_still_spaces_its_next_status_write() {
+    let cluster = Cluster::with_nodes(20).pods_ready_after(millis(100)).start().await;
+    // Every pod create fails, so every sync fails after writing its status. The controller's
+    // DaemonSet watch ends every 300 ms and every resume is answered 410: its cache does not show
+    // its own status writes for a second or more at a time, so each retry of the failing sync
+    // (5 ms, 10 ms, 20 ms, …) finds the status changed.
+    cluster.sim.faults.set_rules(vec![
+        FaultRule {
+            verbs: vec!["create".into()],
+            resources: vec!["pods".into()],
+            error_rate: 1.0,
+            error_code: 500,
+            ..FaultRule::default()
+        },
+        FaultRule {
+            verbs: vec!["watch".into()],
+            resources: vec!["daemonsets".into()],
+            drop_watch_after_ms: Some(300),
+            expire_watch_resumes: true,
+            ..FaultRule::default()
+        },
+    ]);
+    let controller = cluster.start_controller();
+    cluster.create_daemon_set(daemon_set("agent")).await;
+    tokio::time::sleep(secs(3)).await;
+    let status_writes: Vec<chrono::DateTime<chrono::Utc>> = cluster
+        .timeline()
+        .iter()
+        .filter(|r| r.kind == "DaemonSet" && r.verb == "status")
+        .map(|r| r.time)
+        .collect();
+    let gaps: Vec<i64> = status_writes
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds())
+        .collect();
+    assert!(
+        gaps.iter().all(|gap| *gap >= 900),
+        "status written at most once per --status-interval (1 s), by failing syncs too: gaps {gaps:?} ms"
+    );
+    controller.stop().await;
+}
