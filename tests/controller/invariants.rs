@@ -244,8 +244,11 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
                     if unseen {
                         replay.status_rewrites_unseen += 1;
                     } else {
+                        let since_last = last_status_write.map_or("".into(), |last| {
+                            format!(", {} ms after the last", (record.time - last).num_milliseconds())
+                        });
                         replay.breaches.push(format!(
-                            "invariant 4: status written again unchanged at rv {}",
+                            "invariant 4: status written again unchanged at rv {}{since_last}",
                             record.resource_version
                         ));
                     }

@@ -244,7 +244,7 @@ impl NodeChurn {
         let name = self.pick(random, |not_ready| !not_ready);
         self.present.insert(name.clone(), true);
         self.returns
-            .insert(name.clone(), at + Duration::from_millis(random.u64(2_000..8_000)));
+            .insert(name.clone(), at + Duration::from_millis(random.u64(2_000..20_000)));
         Action::NodeNotReady(name)
     }
 

@@ -4,7 +4,7 @@
 //!
 //! The chaos (`chaos.rs`): a new template every 15 s (three back to back in 45 s), the controller
 //! SIGKILLed every 20 s and started again 0.1–1.5 s later, a node event every 1.5 s on average
-//! (half of them a node going NotReady for 2–8 s, a quarter a node joining — a new name or one
+//! (half of them a node going NotReady for 2–20 s, a quarter a node joining — a new name or one
 //! that left —, a quarter a node leaving; the fleet stays within 10 of its size), and the
 //! simulator's faults: 5% of write requests fail (409, 429 or 500), and every watch is dropped
 //! after 2–5 s (from the seed), one resume in ten answered 410 Expired. Watch faults start with
@@ -33,7 +33,8 @@
 //!    with what it has seen; such rewrites are counted);
 //! 6. no pod created for a node it cannot run on — removed, never existing, or with a taint the
 //!    pod does not tolerate (the simulator's scheduler filters judge) — unless daemonroll could
-//!    not know yet: the node changed less than 1 s before (watch delivery), or after its node
+//!    not know yet: the node changed less than 3 s before (watch delivery, generous for a loaded
+//!    2-core machine: the longest seen without a 410 was 1.1 s), or after its node
 //!    watch was answered 410 and before it listed the nodes again (the simulator's request
 //!    journal shows both; such creates are counted as races);
 //! 7. no write without a read of the object's current state: every update, patch or delete by

@@ -50,7 +50,7 @@ impl SoakSettings {
             ready_after: millis(300),
             converge_within: secs(10),
             converge_at_most: secs(60),
-            watch_delivery: secs(1),
+            watch_delivery: secs(3),
         }
     }
 }
