@@ -181,7 +181,8 @@ impl NodeChurn {
         let mut at = Duration::ZERO;
         loop {
             at += Duration::from_millis(random.u64(mean / 2..=mean * 3 / 2));
-            self.bring_back_until(at, steps);
+            // Those still NotReady at the end come back when the faults stop.
+            self.bring_back_until(at.min(settings.duration), steps);
             if at >= settings.duration {
                 return;
             }

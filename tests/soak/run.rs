@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use daemonroll::sim::faults::Injected;
 use daemonroll::sim::resources;
 use daemonroll::sim::store::WriteRecord;
 use serde_json::Value;
@@ -106,30 +107,36 @@ pub async fn soak(settings: &SoakSettings) -> SoakReport {
         controller.stop().await;
     }
 
+    let observed = Observed {
+        injected,
+        actions: driver.actions,
+        template_retries: driver.template_retries,
+        convergence,
+    };
+    judge(&cluster, settings, chaos_start, observed)
+}
+
+/// What the run saw besides the cluster's own records.
+struct Observed {
+    injected: Injected,
+    actions: BTreeMap<&'static str, usize>,
+    template_retries: usize,
+    convergence: Convergence,
+}
+
+/// Replays the timeline and the request journal against the invariants, and reports.
+fn judge(cluster: &Cluster, settings: &SoakSettings, chaos_start: Mark, observed: Observed) -> SoakReport {
+    let chaos = &settings.chaos;
     let journal = cluster.requests();
     let delivery = chrono::Duration::from_std(settings.watch_delivery).unwrap_or_default();
+    let view_of = |resource| WatchView::from_requests(&journal, Writer::Controller, resource, delivery);
     let budget = Budget::rolling(DAEMON_SET)
         .at_most_unavailable(settings.max_unavailable)
         .charged_to_the_controller()
-        .creates_fit_their_node(WatchView::from_requests(
-            &journal,
-            Writer::Controller,
-            "nodes",
-            delivery,
-        ))
-        .status_seen_through(WatchView::from_requests(
-            &journal,
-            Writer::Controller,
-            "daemonsets",
-            delivery,
-        ));
+        .creates_fit_their_node(view_of("nodes"))
+        .status_seen_through(view_of("daemonsets"));
     let timeline = cluster.timeline();
     let replay = replay_invariants(&timeline, &budget, Mark::BEGINNING.version());
-    let rollouts = rollout_times(&timeline, chaos_start);
-    let watches = journal
-        .iter()
-        .filter(|r| r.actor == CONTROLLER && r.verb == "watch")
-        .count();
     let mut breaches = replay.breaches.clone();
     breaches.extend(unconditional_changes(&journal, Writer::Controller));
     SoakReport {
@@ -138,12 +145,15 @@ pub async fn soak(settings: &SoakSettings) -> SoakReport {
         nodes: chaos.nodes,
         max_unavailable: settings.max_unavailable,
         converge_within: settings.converge_within,
-        injected,
-        watches,
-        actions: driver.actions,
-        template_retries: driver.template_retries,
-        convergence,
-        rollouts,
+        injected: observed.injected,
+        watches: journal
+            .iter()
+            .filter(|r| r.actor == CONTROLLER && r.verb == "watch")
+            .count(),
+        actions: observed.actions,
+        template_retries: observed.template_retries,
+        convergence: observed.convergence,
+        rollouts: rollout_times(&timeline, chaos_start),
         replay,
         requests: requests_by_verb(&journal),
         breaches,
