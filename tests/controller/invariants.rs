@@ -43,8 +43,8 @@ pub struct Replay {
     pub creates_while_node_watch_expired: usize,
     /// The longest race: how long the node had been unfit when the pod was created.
     pub longest_node_race: chrono::Duration,
-    /// Status writes equal to the last one, made while the controller's DaemonSet watch was
-    /// expired and had not shown it its own last write (`Budget::status_seen_through`).
+    /// Status writes equal to the last one, at least `--status-interval` after it, that the
+    /// controller's DaemonSet watch may not have shown it yet (`Budget::status_seen_through`).
     pub status_rewrites_unseen: usize,
     /// Every breach of an invariant, in timeline order.
     pub breaches: Vec<String>,
@@ -93,8 +93,8 @@ pub struct Budget {
     writer: Writer,
     /// Invariant 6 is checked, knowing what the controller could know of nodes.
     node_view: Option<WatchView>,
-    /// What the controller could know of the DaemonSet (invariant 4).
-    daemon_set_view: Option<WatchView>,
+    /// What the controller could know of the DaemonSet, and its `--status-interval` (invariant 4).
+    daemon_set_view: Option<(WatchView, chrono::Duration)>,
 }
 
 impl Budget {
@@ -149,11 +149,12 @@ impl Budget {
         self
     }
 
-    /// Invariant 4 allows a status written again unchanged where `daemon_sets` shows that the
-    /// controller's watch had not shown it its own last status write (expired, not yet relisted):
-    /// it compares with what it has seen.
-    pub fn status_seen_through(mut self, daemon_sets: WatchView) -> Self {
-        self.daemon_set_view = Some(daemon_sets);
+    /// Invariant 4 allows a status written again unchanged `status_interval` or more after the
+    /// last write, where `daemon_sets` shows that the controller's watch may not have shown it its
+    /// own last write yet (within the delivery allowed, or expired and not relisted): it compares
+    /// with what it has seen. Within the interval, its own spacing must prevent any rewrite.
+    pub fn status_seen_through(mut self, daemon_sets: WatchView, status_interval: chrono::Duration) -> Self {
+        self.daemon_set_view = Some((daemon_sets, status_interval));
         self
     }
 
@@ -237,7 +238,10 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
                 replay.status_writes += 1;
                 let status = record.object["status"].clone();
                 let unseen = match (&budget.daemon_set_view, last_status_write) {
-                    (Some(view), Some(last)) => view.frozen_before(last, record.time),
+                    (Some((view, interval)), Some(last)) => {
+                        let gap = record.time - last;
+                        gap >= *interval && (gap <= view.delivery || view.frozen_before(last, record.time))
+                    }
                     _ => false,
                 };
                 if Some(&status) == last_status.as_ref() {

@@ -136,7 +136,7 @@ impl Timeline {
         };
         let budget = Budget::rolling("agent")
             .at_most_unavailable(2)
-            .status_seen_through(view);
+            .status_seen_through(view, Duration::seconds(1));
         replay_invariants(&self.records, &budget, 0)
     }
 }
@@ -230,22 +230,43 @@ fn sixes(replay: &Replay) -> Vec<&String> {
         .collect()
 }
 
-#[test]
-fn a_status_written_again_unchanged_is_a_breach_unless_the_last_write_was_unseen() {
+/// Two status writes by daemonroll with the same status, `gap` apart.
+fn the_same_status_twice(gap: Duration) -> Timeline {
     let mut timeline = Timeline::two_nodes_with_available_pods();
     let status = json!({"metadata": {"name": "agent", "namespace": "default", "uid": UID},
                         "status": {"observedGeneration": 1, "numberReady": 2}});
     timeline.write("daemonroll", "status", EventType::Modified, "DaemonSet", status.clone());
     timeline.write("daemonroll", "status", EventType::Modified, "DaemonSet", status);
-    let seen = timeline.replay(2);
-    assert_eq!(seen.breaches.len(), 1, "{:?}", seen.breaches);
-    assert!(seen.breaches[0].starts_with("invariant 4: status written again unchanged"));
-    let unseen = timeline.replay_with_daemon_set_watch_frozen(vec![(-1, None)]);
+    if let Some(last) = timeline.records.last_mut() {
+        last.time = last.time - Duration::seconds(1) + gap;
+    }
+    timeline.now = timeline.records.last().map_or(timeline.now, |r| r.time);
+    timeline
+}
+
+#[test]
+fn a_status_written_again_unchanged_is_a_breach_unless_spaced_and_possibly_unseen() {
+    let fours = |replay: &Replay| {
+        let breaches = replay.breaches.iter().filter(|b| b.starts_with("invariant 4")).count();
+        (breaches, replay.status_rewrites_unseen)
+    };
+    // Without a view of the controller's watch, every rewrite is a breach.
+    assert_eq!(fours(&the_same_status_twice(Duration::seconds(1)).replay(2)), (1, 0));
+    // With one (2 s of delivery, 1 s of status interval): spaced and within the delivery, excused.
+    let spaced = the_same_status_twice(Duration::milliseconds(1_500));
+    assert_eq!(fours(&spaced.replay_with_daemon_set_watch_frozen(vec![])), (0, 1));
+    // Within the interval: the controller's own spacing should have held it back.
+    let hasty = the_same_status_twice(Duration::milliseconds(20));
     assert_eq!(
-        (unseen.breaches.len(), unseen.status_rewrites_unseen),
-        (0, 1),
-        "{:?}",
-        unseen.breaches
+        fours(&hasty.replay_with_daemon_set_watch_frozen(vec![(-1, None)])),
+        (1, 0)
+    );
+    // Past the delivery: a breach, unless the watch had expired before the first write.
+    let late = the_same_status_twice(Duration::seconds(5));
+    assert_eq!(fours(&late.replay_with_daemon_set_watch_frozen(vec![])), (1, 0));
+    assert_eq!(
+        fours(&late.replay_with_daemon_set_watch_frozen(vec![(-6, None)])),
+        (0, 1)
     );
 }
 

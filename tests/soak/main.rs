@@ -28,9 +28,10 @@
 //!    own count (upstream's rollingUpdate) includes every node charged here (a Ready node without
 //!    an available pod), so within upstream's rule it never exceeds this count;
 //! 3. every created pod carries its ownerReference, revision labels and node pinning;
-//! 4. no status written again unchanged, unless daemonroll could not have seen its own last status
-//!    write: its DaemonSet watch had been answered 410 and it had not listed again (it compares
-//!    with what it has seen; such rewrites are counted);
+//! 4. no status written again unchanged; within `--status-interval` (1 s) of the last write
+//!    never, after it only if daemonroll may not have seen its own last write yet: it was less
+//!    than 3 s ago (watch delivery, as for 6), or its DaemonSet watch had been answered 410 and
+//!    it had not listed again (it compares with what it has seen; such rewrites are counted);
 //! 6. no pod created for a node it cannot run on — removed, never existing, or with a taint the
 //!    pod does not tolerate (the simulator's scheduler filters judge) — unless daemonroll could
 //!    not know yet: the node changed less than 3 s before (watch delivery, generous for a loaded

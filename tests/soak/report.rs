@@ -156,7 +156,7 @@ impl fmt::Display for SoakReport {
         }
         writeln!(
             f,
-            "  status written again unchanged while daemonroll's DaemonSet watch was expired: {}",
+            "  status written again unchanged, spaced, before daemonroll's DaemonSet watch could show its last write: {}",
             self.replay.status_rewrites_unseen
         )?;
         // "invariant N: …": by invariant, with the first few of each.

@@ -134,7 +134,7 @@ fn judge(cluster: &Cluster, settings: &SoakSettings, chaos_start: Mark, observed
         .at_most_unavailable(settings.max_unavailable)
         .charged_to_the_controller()
         .creates_fit_their_node(view_of("nodes"))
-        .status_seen_through(view_of("daemonsets"));
+        .status_seen_through(view_of("daemonsets"), chrono::Duration::seconds(1));
     let timeline = cluster.timeline();
     let replay = replay_invariants(&timeline, &budget, Mark::BEGINNING.version());
     let mut breaches = replay.breaches.clone();
