@@ -144,6 +144,14 @@ impl Series {
     }
 }
 
+/// Where `Similar::count` put an event.
+enum Counted {
+    /// A new series of its own, the last of `individual`: to be written at once.
+    Individual,
+    /// A repeat's or the combined series' count.
+    IntoExisting,
+}
+
 /// The similar events of one key in the current window.
 #[derive(Debug)]
 struct Similar {
@@ -173,6 +181,55 @@ impl Similar {
 
     fn pending(&self) -> bool {
         self.individual.iter().chain(self.combined.iter()).any(Series::pending)
+    }
+
+    /// Counts `event` into this window: a repeat's series, a new series, or the combined one.
+    fn count(&mut self, event: DaemonSetEvent, now: Timestamp, next_series: &mut u64) -> Counted {
+        self.last_seen = now;
+        let mut new_series = |combined: bool, message: String, related: Option<ObjectReference>| {
+            *next_series += 1;
+            Series {
+                id: *next_series,
+                combined,
+                message,
+                related,
+                latest: VecDeque::new(),
+                count: 1,
+                written: 0,
+                first_seen: now,
+                last_seen: now,
+            }
+        };
+        // Upstream: events_cache.go eventObserve (an identical event raises the count).
+        if let Some(repeated) = self
+            .individual
+            .iter_mut()
+            .find(|series| series.message == event.message)
+        {
+            repeated.count = repeated.count.saturating_add(1);
+            repeated.last_seen = now;
+            return Counted::IntoExisting;
+        }
+        if self.individual.len() < INDIVIDUAL_LIMIT {
+            self.individual.push(new_series(false, event.message, event.related));
+            return Counted::Individual;
+        }
+        let pod = event.related.and_then(|related| related.name);
+        match &mut self.combined {
+            Some(combined) => {
+                combined.count = combined.count.saturating_add(1);
+                combined.last_seen = now;
+                combined.message = event.message;
+            }
+            None => self.combined = Some(new_series(true, event.message, None)),
+        }
+        if let (Some(combined), Some(pod)) = (&mut self.combined, pod) {
+            if combined.latest.len() == LATEST_EXAMPLES {
+                combined.latest.pop_front();
+            }
+            combined.latest.push_back(pod);
+        }
+        Counted::IntoExisting
     }
 
     /// Every pending count, without waiting for a token: the record is about to be forgotten.
@@ -246,7 +303,7 @@ impl Correlator {
         let key = SimilarKey {
             regarding: ObjectId::of(&event.regarding),
             warning: event.warning,
-            reason: event.reason,
+            reason: event.reason.clone(),
         };
         if self.records.get(&key).is_some_and(|record| record.expired(now))
             && let Some(expired) = self.records.remove(&key)
@@ -256,67 +313,27 @@ impl Correlator {
         if !self.records.contains_key(&key) {
             self.make_room(now, &mut decisions);
         }
-        let Correlator {
-            records,
-            buckets,
-            next_series,
-        } = self;
-        let record = records.entry(key.clone()).or_insert_with(|| Similar {
-            regarding: event.regarding,
+        let record = self.records.entry(key.clone()).or_insert_with(|| Similar {
+            regarding: event.regarding.clone(),
             last_seen: now,
             last_write: None,
             individual: Vec::new(),
             combined: None,
         });
-        record.last_seen = now;
-        let mut new_series = |combined: bool, message: String, related: Option<ObjectReference>| {
-            *next_series += 1;
-            Series {
-                id: *next_series,
-                combined,
-                message,
-                related,
-                latest: VecDeque::new(),
-                count: 0,
-                written: 0,
-                first_seen: now,
-                last_seen: now,
-            }
-        };
-        if let Some(repeated) = record
-            .individual
-            .iter_mut()
-            .find(|series| series.message == event.message)
-        {
-            // Upstream: events_cache.go eventObserve (an identical event raises the count).
-            repeated.count += 1;
-            repeated.last_seen = now;
-            decisions.combined += 1;
-        } else if record.individual.len() < INDIVIDUAL_LIMIT {
-            let mut series = new_series(false, event.message, event.related);
-            series.count = 1;
-            // Written whether or not a token is left; the token only slows the pending counts.
-            buckets
-                .entry(key.regarding.clone())
-                .or_insert_with(|| TokenBucket::full(now))
-                .try_take(now);
-            decisions.publish.push(series.publish(&key, &record.regarding));
-            record.individual.push(series);
-            record.last_write = Some(now);
-        } else {
-            let combined = record
-                .combined
-                .get_or_insert_with(|| new_series(true, String::new(), None));
-            combined.count += 1;
-            combined.last_seen = now;
-            combined.message = event.message;
-            if let Some(pod) = event.related.and_then(|related| related.name) {
-                if combined.latest.len() == LATEST_EXAMPLES {
-                    combined.latest.pop_front();
+        match record.count(event, now, &mut self.next_series) {
+            Counted::Individual => {
+                // Written whether or not a token is left; the token only slows the pending counts.
+                self.buckets
+                    .entry(key.regarding.clone())
+                    .or_insert_with(|| TokenBucket::full(now))
+                    .try_take(now);
+                let regarding = record.regarding.clone();
+                if let Some(series) = record.individual.last_mut() {
+                    decisions.publish.push(series.publish(&key, &regarding));
                 }
-                combined.latest.push_back(pod);
+                record.last_write = Some(now);
             }
-            decisions.combined += 1;
+            Counted::IntoExisting => decisions.combined += 1,
         }
         decisions
     }

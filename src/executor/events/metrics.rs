@@ -64,3 +64,27 @@ impl EventMetrics {
         self.dropped.get_or_create(&DropLabels { cause }).inc_by(events);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_metrics_are_exposed_under_their_own_names_and_labels() {
+        let metrics = EventMetrics::default();
+        let mut registry = Registry::with_prefix("daemonroll");
+        metrics.register(&mut registry);
+        metrics.published(true);
+        metrics.combined.inc_by(3);
+        metrics.dropped(WRITE_FAILED, 2);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encodes");
+        for line in [
+            r#"daemonroll_events_published_total{type="Warning"} 1"#,
+            "daemonroll_events_combined_total 3",
+            r#"daemonroll_events_dropped_total{cause="write_failed"} 2"#,
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+    }
+}
