@@ -74,11 +74,11 @@ impl Controller {
     /// measurements go to `metrics`.
     pub fn new(client: kube::Client, options: Options, gate: WriteGate, metrics: Arc<Metrics>) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
-        let events = EventSink::start(client.clone(), options.instance.clone(), gate.clone());
-        let mut api = ApiClient::new(client).with_gate(gate);
+        let mut api = ApiClient::new(client).with_gate(gate.clone());
         if let Some((qps, burst)) = options.api_rate_limit {
             api = api.with_rate_limit(qps, burst);
         }
+        let events = EventSink::start(api.clone(), options.instance.clone(), gate, metrics.events.clone());
         let executor = Executor::new(api, events, Arc::clone(&expectations));
         let writer = reflector::store::Writer::new(api_resource(Kind::DaemonSet));
         Arc::new(Controller {
@@ -113,6 +113,12 @@ impl Controller {
         let mut synced = self.synced_kinds.subscribe();
         // Fails only when the sender is gone, which lives as long as `self`.
         let _ = synced.wait_for(|count| *count == Kind::ALL.len()).await;
+    }
+
+    /// Writes the Event counts still pending, waiting at most `limit` (best effort); for a clean
+    /// shutdown, while writes are still allowed.
+    pub async fn flush_events(&self, limit: std::time::Duration) {
+        self.executor.events().flush_pending(limit).await;
     }
 
     /// Forgets the runtime's bookkeeping of a deleted DaemonSet (the store forgets its own).

@@ -12,6 +12,7 @@ mod backoff;
 mod claims;
 mod controls;
 mod demo;
+mod events;
 mod failures;
 mod ha;
 mod history;
