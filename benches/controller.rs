@@ -119,7 +119,11 @@ fn per_event(c: &mut Criterion) {
         });
         let value = pod(middle, true);
         group.bench_function(BenchmarkId::new("pod_store_apply_only", count), |b| {
-            b.iter(|| store.applied(Kind::Pod, black_box(&value), &expectations).map(|t| t.now.len()))
+            b.iter(|| {
+                store
+                    .applied(Kind::Pod, black_box(&value), &expectations)
+                    .map(|t| t.now.len())
+            })
         });
         let key = ObjectKey::new("default", "agent");
         let now = chrono::DateTime::from_timestamp(1_796_000_000, 0).unwrap_or_default();

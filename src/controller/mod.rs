@@ -44,6 +44,8 @@ pub struct Controller {
     executor: Executor,
     /// When each DaemonSet's status was last written, to space status writes.
     last_status_write: Mutex<HashMap<ObjectKey, Instant>>,
+    /// The DaemonSet each last plan read (the cache's shared view), to defer syncs.
+    last_planned: Mutex<HashMap<ObjectKey, Arc<crate::snapshot::DaemonSetView>>>,
     /// Consecutive failed reconciles of each DaemonSet, for the retry delay.
     failures: Mutex<HashMap<ObjectKey, u32>>,
     /// Per DaemonSet (with its uid): the `daemonroll.io/` annotation values that last parsed.
@@ -90,6 +92,7 @@ impl Controller {
             triggers: Triggers::default(),
             executor,
             last_status_write: Mutex::default(),
+            last_planned: Mutex::default(),
             failures: Mutex::default(),
             last_good_controls: Mutex::default(),
             awaiting_recreate: Mutex::default(),
@@ -124,6 +127,7 @@ impl Controller {
     /// Forgets the runtime's bookkeeping of a deleted DaemonSet (the store forgets its own).
     fn forget(&self, key: &ObjectKey) {
         self.last_status_write.lock().remove(key);
+        self.last_planned.lock().remove(key);
         self.failures.lock().remove(key);
         self.last_good_controls.lock().remove(key);
         self.awaiting_recreate.lock().remove(key);
