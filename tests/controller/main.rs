@@ -15,6 +15,7 @@ mod demo;
 mod failures;
 mod ha;
 mod history;
+mod hostile;
 mod nodes;
 mod restart;
 mod rollout;

@@ -1,0 +1,71 @@
+//! Hostile DaemonSets on a live cluster: oversized ones are served like others, and a selector
+//! that reaches another controller's pods takes none of them.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// 10,000 tolerations, none of which the simulated nodes need.
+fn ten_thousand_tolerations() -> Value {
+    let tolerations: Vec<Value> = (0..10_000)
+        .map(|i| json!({"key": format!("example.com/team-{i}"), "operator": "Exists", "effect": "NoSchedule"}))
+        .collect();
+    json!(tolerations)
+}
+
+// kube-apiserver refuses annotations over 256 KiB in all; the simulator takes 1 MiB, a stress
+// beyond what a real cluster can hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_daemon_sets_roll_out_beside_a_normal_one() {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller();
+    let blob = "x".repeat(1 << 20);
+    cluster
+        .create_daemon_set(daemon_set("annotated").annotation("example.com/blob", &blob))
+        .await;
+    cluster
+        .create_daemon_set(daemon_set("tolerant").tolerations(ten_thousand_tolerations()))
+        .await;
+    cluster.create_daemon_set(daemon_set("agent")).await;
+    for name in ["agent", "annotated", "tolerant"] {
+        cluster.wait_rolled_out(name).pods(3).within(secs(30)).await;
+    }
+    let writes = cluster.controller_writes_since(Mark::BEGINNING);
+    let count = |verb: &str| writes.iter().filter(|write| write.starts_with(verb)).count();
+    assert_eq!(
+        (count("create Pod"), count("delete Pod")),
+        (9, 0),
+        "one create per node and DaemonSet, nothing retried: {writes:?}"
+    );
+    controller.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_reaching_another_daemon_sets_pods_takes_none_of_them() {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller();
+    let agent = cluster.create_daemon_set(daemon_set("agent")).await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    let start = cluster.mark();
+    // `greedy` selects app in (agent, greedy): agent's pods match it, but they have a controller.
+    let selector = json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["agent", "greedy"]}]});
+    cluster.create_daemon_set(daemon_set("greedy").selector(selector)).await;
+    cluster.wait_rolled_out("greedy").pods(3).within(secs(15)).await;
+    tokio::time::sleep(secs(1)).await;
+    let agent_uid = agent["metadata"]["uid"].as_str().unwrap_or_default();
+    let agents: Vec<Value> = cluster
+        .pods()
+        .await
+        .into_iter()
+        .filter(|pod| pod["metadata"]["labels"]["app"] == "agent")
+        .collect();
+    assert_eq!(agents.len(), 3, "agent's pods are all there");
+    assert!(
+        agents.iter().all(|pod| controller_uid(pod) == Some(agent_uid)),
+        "agent still controls its pods: {agents:?}"
+    );
+    let writes = cluster.controller_writes_since(start);
+    let touched: Vec<&String> = writes.iter().filter(|write| write.contains("Pod agent-")).collect();
+    assert!(touched.is_empty(), "no write to agent's pods: {touched:?}");
+    controller.stop().await;
+}
