@@ -49,20 +49,24 @@ async fn a_selector_reaching_another_daemon_sets_pods_takes_none_of_them() {
     let start = cluster.mark();
     // `greedy` selects app in (agent, greedy): agent's pods match it, but they have a controller.
     let selector = json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["agent", "greedy"]}]});
-    cluster.create_daemon_set(daemon_set("greedy").selector(selector)).await;
+    let greedy = cluster.create_daemon_set(daemon_set("greedy").selector(selector)).await;
     cluster.wait_rolled_out("greedy").pods(3).within(secs(15)).await;
     tokio::time::sleep(secs(1)).await;
-    let agent_uid = agent["metadata"]["uid"].as_str().unwrap_or_default();
-    let agents: Vec<Value> = cluster
-        .pods()
-        .await
-        .into_iter()
-        .filter(|pod| pod["metadata"]["labels"]["app"] == "agent")
-        .collect();
-    assert_eq!(agents.len(), 3, "agent's pods are all there");
-    assert!(
-        agents.iter().all(|pod| controller_uid(pod) == Some(agent_uid)),
-        "agent still controls its pods: {agents:?}"
+    let pods = cluster.pods().await;
+    let nodes_of = |owner: &Value| {
+        let uid = owner["metadata"]["uid"].as_str();
+        let mut nodes: Vec<String> = pods
+            .iter()
+            .filter(|pod| controller_uid(pod) == uid)
+            .map(pod_node)
+            .collect();
+        nodes.sort();
+        nodes
+    };
+    assert_eq!(
+        (nodes_of(&agent), nodes_of(&greedy)),
+        (node_names(3), node_names(3)),
+        "each DaemonSet controls its own pod on every node"
     );
     let writes = cluster.controller_writes_since(start);
     let touched: Vec<&String> = writes.iter().filter(|write| write.contains("Pod agent-")).collect();
