@@ -21,6 +21,16 @@ impl fmt::Display for Brief<'_> {
     }
 }
 
+/// A name as it is, or quoted and cut as `Brief` does when it is too long to show whole (the API
+/// server caps names at 253 bytes; a dump need not).
+pub fn name(text: &str) -> String {
+    if text.chars().nth(QUOTED_CHARS).is_some() {
+        Brief(text).to_string()
+    } else {
+        text.to_string()
+    }
+}
+
 /// A JSON value as compact JSON, cut as `Brief` cuts text.
 pub fn brief_json(value: &Value) -> String {
     let text = value.to_string();

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::brief;
 use super::from_json::{ObjectError, daemon_set_from_json, node_from_json, pod_from_json, revision_from_json};
 use super::key::namespace_of;
 use super::{DaemonSetView, NodeView, PodView, RevisionView, Snapshot, Timestamp};
@@ -163,7 +164,7 @@ fn not_utf8(bytes: &[u8], valid_up_to: usize) -> DumpError {
 #[derive(Default)]
 struct DumpReader {
     dump: Dump,
-    seen: BTreeMap<(&'static str, String), Position>,
+    seen: BTreeMap<(&'static str, String, String), Position>,
 }
 
 impl DumpReader {
@@ -206,45 +207,43 @@ impl DumpReader {
             .unwrap_or_default()
             .to_string();
         let wrap = |source| DumpError::Object { position, source };
-        if kind.ends_with("List") {
-            if let Some(items) = value.get_mut("items").map(Value::take) {
-                // A typed list (PodList, ...) may omit each item's kind.
-                let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
-                return match items {
-                    Value::Array(items) => self.add_items(position.document, items, item_kind),
-                    Value::Null => Ok(()),
-                    other => Err(wrap(ObjectError {
-                        kind: "List",
-                        name: kind.clone(),
-                        problem: format!("items must be a list, found {}", json_type(&other)),
-                    })),
-                };
-            }
+        if kind.ends_with("List")
+            && let Some(items) = value.get_mut("items").map(Value::take)
+        {
+            // A typed list (PodList, ...) may omit each item's kind.
+            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+            return match items {
+                Value::Array(items) => self.add_items(position.document, items, item_kind),
+                Value::Null => Ok(()),
+                other => Err(wrap(ObjectError {
+                    kind: "List",
+                    name: brief::name(&kind),
+                    problem: format!("items must be a list, found {}", json_type(&other)),
+                })),
+            };
         }
         match kind.as_str() {
             "DaemonSet" => {
                 let daemon_set = daemon_set_from_json(&value).map_err(wrap)?;
-                let name = format!("{}/{}", daemon_set.namespace, daemon_set.name);
-                self.first_sighting("DaemonSet", name, position)?;
+                self.first_sighting("DaemonSet", &daemon_set.namespace, &daemon_set.name, position)?;
                 self.dump.daemon_sets.push(daemon_set);
             }
             "Node" => {
                 let node = node_from_json(&value).map_err(wrap)?;
-                self.first_sighting("Node", node.name.to_string(), position)?;
+                self.first_sighting("Node", "", &node.name, position)?;
                 self.dump.nodes.push(node);
             }
             "Pod" => {
                 let pod = pod_from_json(&value).map_err(wrap)?;
                 let namespace = namespace_of(&value);
-                self.first_sighting("Pod", format!("{namespace}/{}", pod.name), position)?;
+                self.first_sighting("Pod", namespace, &pod.name, position)?;
                 let pods = self.dump.pods.entry(namespace.to_string()).or_default();
                 pods.push(Arc::new(pod));
             }
             "ControllerRevision" => {
                 let revision = revision_from_json(&value).map_err(wrap)?;
                 let namespace = namespace_of(&value);
-                let name = format!("{namespace}/{}", revision.name);
-                self.first_sighting("ControllerRevision", name, position)?;
+                self.first_sighting("ControllerRevision", namespace, &revision.name, position)?;
                 let revisions = self.dump.revisions.entry(namespace.to_string()).or_default();
                 revisions.push(revision);
             }
@@ -253,16 +252,26 @@ impl DumpReader {
         Ok(())
     }
 
-    /// Records where `kind` `name` was found; a second sighting is an error naming both places.
-    fn first_sighting(&mut self, kind: &'static str, name: String, position: Position) -> Result<(), DumpError> {
-        match self.seen.entry((kind, name)) {
+    /// Records where `kind` `namespace/name` was found (namespace empty for nodes); a second
+    /// sighting is an error naming both places.
+    fn first_sighting(
+        &mut self,
+        kind: &'static str,
+        namespace: &str,
+        name: &str,
+        position: Position,
+    ) -> Result<(), DumpError> {
+        match self.seen.entry((kind, namespace.to_string(), name.to_string())) {
             Entry::Vacant(entry) => {
                 entry.insert(position);
                 Ok(())
             }
             Entry::Occupied(entry) => Err(DumpError::Duplicate {
                 kind,
-                name: entry.key().1.clone(),
+                name: match namespace {
+                    "" => brief::name(name),
+                    namespace => format!("{}/{}", brief::name(namespace), brief::name(name)),
+                },
                 first: *entry.get(),
                 position,
             }),

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::brief::{Brief, QUOTED_CHARS, brief_json};
+use super::brief::{self, Brief, brief_json};
 use super::key::namespace_of;
 
 use super::{
@@ -33,17 +33,9 @@ fn object_name(object: &Object) -> String {
     let metadata = object.get("metadata");
     let name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str);
     let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str);
-    // Names are quoted only when too long to show whole (the API server caps them at 253 bytes).
-    let shown = |text: &str| {
-        if text.len() > QUOTED_CHARS {
-            Brief(text).to_string()
-        } else {
-            text.to_string()
-        }
-    };
     match (namespace, name) {
-        (Some(ns), Some(name)) if !ns.is_empty() => format!("{}/{}", shown(ns), shown(name)),
-        (_, Some(name)) => shown(name),
+        (Some(ns), Some(name)) if !ns.is_empty() => format!("{}/{}", brief::name(ns), brief::name(name)),
+        (_, Some(name)) => brief::name(name),
         _ => "<unnamed>".to_string(),
     }
 }
