@@ -99,6 +99,12 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// A field of the template's container, as given (fields the planner never reads).
+    pub fn container_field(mut self, key: &str, value: Value) -> Self {
+        self.0["spec"]["template"]["spec"]["containers"][0][key] = value;
+        self
+    }
+
     /// The pod template's tolerations, as given.
     pub fn tolerations(mut self, tolerations: Value) -> Self {
         self.0["spec"]["template"]["spec"]["tolerations"] = tolerations;

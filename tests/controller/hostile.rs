@@ -1,5 +1,6 @@
-//! Hostile DaemonSets on a live cluster: oversized ones are served like others, and a selector
-//! that reaches another controller's pods takes none of them.
+//! Hostile DaemonSets on a live cluster: oversized ones are served like others, a template field
+//! the planner never reads reaches every pod, and a selector that reaches another controller's
+//! pods takes none of them.
 
 use serde_json::{Value, json};
 
@@ -71,5 +72,27 @@ async fn a_selector_reaching_another_daemon_sets_pods_takes_none_of_them() {
     let writes = cluster.controller_writes_since(start);
     let touched: Vec<&String> = writes.iter().filter(|write| write.contains("Pod agent-")).collect();
     assert!(touched.is_empty(), "no write to agent's pods: {touched:?}");
+    controller.stop().await;
+}
+
+// resizePolicy (in-place pod resize) is accepted in a pod template by kube-apiserver; daemonroll
+// has no rule about it and must carry it into every pod as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resize_policy_the_planner_never_reads_reaches_every_pod() {
+    let cluster = Cluster::with_nodes(3).pods_ready_after(millis(100)).start().await;
+    let controller = cluster.start_controller();
+    let policy = json!([{"resourceName": "cpu", "restartPolicy": "NotRequired"},
+                        {"resourceName": "memory", "restartPolicy": "RestartContainer"}]);
+    cluster
+        .create_daemon_set(daemon_set("agent").container_field("resizePolicy", policy.clone()))
+        .await;
+    cluster.wait_rolled_out("agent").pods(3).within(secs(15)).await;
+    let policies: Vec<Value> = cluster
+        .pods()
+        .await
+        .iter()
+        .map(|pod| pod["spec"]["containers"][0]["resizePolicy"].clone())
+        .collect();
+    assert_eq!(policies, vec![policy; 3]);
     controller.stop().await;
 }
