@@ -16,6 +16,7 @@ mod events;
 mod failures;
 mod ha;
 mod history;
+mod hostile;
 mod nodes;
 mod restart;
 mod rollout;
