@@ -15,7 +15,6 @@ mod watch;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector;
@@ -43,7 +42,7 @@ pub struct Controller {
     triggers: Triggers,
     executor: Executor,
     /// When each DaemonSet's status was last written, to space status writes.
-    last_status_write: Mutex<HashMap<ObjectKey, Instant>>,
+    last_status_write: Mutex<HashMap<ObjectKey, reconcile::StatusWrite>>,
     /// The DaemonSet each last plan read (the cache's shared view), to defer syncs.
     last_planned: Mutex<HashMap<ObjectKey, Arc<crate::snapshot::DaemonSetView>>>,
     /// Consecutive failed reconciles of each DaemonSet, for the retry delay.

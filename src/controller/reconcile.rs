@@ -132,6 +132,7 @@ impl Controller {
         self.report(key, &plan);
         self.remember_controls(key, &plan);
         let (write_status, status_wait) = self.status_spacing(key, &plan, started);
+        let reported_done = reports_done(&plan);
         let result = self.executor.apply(key, &plan, write_status).await;
         // Upstream advances a node's failed-pod backoff when manage picks the pod, whatever the delete
         // returns; a sync that wrote nothing (stale cache) picked nothing.
@@ -146,7 +147,7 @@ impl Controller {
         tracing::debug!(ds = %key, elapsed_ms = started.elapsed().as_millis() as u64, "synced");
         match result? {
             Applied::Written(written) => {
-                self.record_written(key, &written);
+                self.record_written(key, &written, reported_done);
                 Ok(SyncOutcome::Planned(requeue))
             }
             // The watch brings the newer DaemonSet and a sync with it; this requeue is a safety net.
@@ -237,7 +238,7 @@ impl Controller {
         let last_status_write = self.last_status_write.lock().get(key).copied()?;
         deferral(
             unchanged,
-            now.saturating_duration_since(last_status_write),
+            now.saturating_duration_since(last_status_write.at),
             self.options.status_interval,
         )
     }
@@ -251,29 +252,48 @@ impl Controller {
         // The status that first reports a rollout done is written at once: `kubectl rollout
         // status` and anything gated on it see the end without up to an interval's lag. A pod
         // flapping afterwards costs at most one more write per interval.
-        if plan.status.is_some_and(|update| {
-            reports_rollout_done(&update.status, plan.daemon_set.generation)
-                && !reports_rollout_done(&plan.daemon_set.status, plan.daemon_set.generation)
-        }) {
+        // Both the served status and daemonroll's own last write are consulted: right after that
+        // write the cache still serves the old status, and the same status must not go out twice.
+        let last = self.last_status_write.lock().get(key).copied();
+        if reports_done(plan) && !last.is_some_and(|written| written.reported_done) {
             return (true, None);
         }
-        let Some(last) = self.last_status_write.lock().get(key).copied() else {
+        let Some(last) = last else {
             return (true, None);
         };
-        let since = now.saturating_duration_since(last);
+        let since = now.saturating_duration_since(last.at);
         match self.options.status_interval.checked_sub(since) {
             Some(wait) if !wait.is_zero() => (false, Some(wait)),
             _ => (true, None),
         }
     }
 
-    fn record_written(&self, key: &ObjectKey, written: &Written) {
+    fn record_written(&self, key: &ObjectKey, written: &Written, reported_done: bool) {
         self.metrics.pods_created.inc_by(written.created as u64);
         self.metrics.pods_deleted.inc_by(written.deleted as u64);
         if written.status_written {
-            self.last_status_write.lock().insert(key.clone(), Instant::now());
+            let write = StatusWrite {
+                at: Instant::now(),
+                reported_done,
+            };
+            self.last_status_write.lock().insert(key.clone(), write);
         }
     }
+}
+
+/// A status write of daemonroll's: when, and whether that status reported the rollout done.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StatusWrite {
+    at: Instant,
+    reported_done: bool,
+}
+
+/// Whether the plan's status reports the rollout done and the served status does not yet.
+fn reports_done(plan: &Plan<'_>) -> bool {
+    plan.status.is_some_and(|update| {
+        reports_rollout_done(&update.status, plan.daemon_set.generation)
+            && !reports_rollout_done(&plan.daemon_set.status, plan.daemon_set.generation)
+    })
 }
 
 /// Whether a status says every desired pod is updated and available, for this generation.
