@@ -78,15 +78,16 @@ fn parse_now(now: Option<&str>) -> Result<DateTime<Utc>> {
     }
 }
 
-fn read_input(file: &PathBuf) -> Result<String> {
+/// The file's bytes; whether they are UTF-8 is the dump reader's check (it names the position).
+fn read_input(file: &PathBuf) -> Result<Vec<u8>> {
     if file.as_os_str() == "-" {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        return Ok(text);
+        return Ok(bytes);
     }
-    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
 fn wanted(filters: &[String], namespace: &str, name: &str) -> bool {
@@ -121,8 +122,8 @@ fn read_dump(args: &PlanArgs) -> Result<(Dump, String)> {
         });
     }
     let file = args.file.clone().unwrap_or_default();
-    let text = read_input(&file)?;
-    let dump = Dump::parse(&text).with_context(|| format!("cannot read objects from {}", file.display()))?;
+    let bytes = read_input(&file)?;
+    let dump = Dump::parse_bytes(&bytes).with_context(|| format!("cannot read objects from {}", file.display()))?;
     Ok((dump, file.display().to_string()))
 }
 

@@ -8,6 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::executor::events::EventMetrics;
 use crate::planner::rollout::RolloutReport;
 use crate::planner::rollout::hold::HOLD_KINDS;
 use crate::snapshot::{ObjectKey, StatusCounts};
@@ -74,6 +75,8 @@ pub struct Metrics {
     pub rollbacks: Family<DaemonSetLabels, Counter>,
     pub leader: Gauge,
     pub expectations_pending: Gauge,
+    /// Event writes, apart from the object writes above.
+    pub events: EventMetrics,
 }
 
 impl Default for Metrics {
@@ -96,6 +99,7 @@ impl Default for Metrics {
             rollbacks: Family::default(),
             leader: Gauge::default(),
             expectations_pending: Gauge::default(),
+            events: EventMetrics::default(),
             registry: Registry::default(),
         };
         registry.register("syncs", "DaemonSet syncs, by result", metrics.syncs.clone());
@@ -167,6 +171,7 @@ impl Default for Metrics {
             "DaemonSets waiting to observe their own creates and deletes",
             metrics.expectations_pending.clone(),
         );
+        metrics.events.register(&mut registry);
         Metrics { registry, ..metrics }
     }
 }

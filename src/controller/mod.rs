@@ -41,6 +41,10 @@ pub struct Controller {
     daemon_set_writer: Mutex<Option<reflector::store::Writer<DynamicObject>>>,
     triggers: Triggers,
     executor: Executor,
+    /// When each DaemonSet's status was last written, to space status writes.
+    last_status_write: Mutex<HashMap<ObjectKey, reconcile::StatusWrite>>,
+    /// The DaemonSet each last plan read (the cache's shared view), to defer syncs.
+    last_planned: Mutex<HashMap<ObjectKey, Arc<crate::snapshot::DaemonSetView>>>,
     /// Consecutive failed reconciles of each DaemonSet, for the retry delay.
     failures: Mutex<HashMap<ObjectKey, u32>>,
     /// Per DaemonSet (with its uid): the `daemonroll.io/` annotation values that last parsed.
@@ -71,11 +75,11 @@ impl Controller {
     /// measurements go to `metrics`.
     pub fn new(client: kube::Client, options: Options, gate: WriteGate, metrics: Arc<Metrics>) -> Arc<Self> {
         let expectations = Arc::new(Expectations::default());
-        let events = EventSink::start(client.clone(), options.instance.clone(), gate.clone());
-        let mut api = ApiClient::new(client).with_gate(gate);
+        let mut api = ApiClient::new(client).with_gate(gate.clone());
         if let Some((qps, burst)) = options.api_rate_limit {
             api = api.with_rate_limit(qps, burst);
         }
+        let events = EventSink::start(api.clone(), options.instance.clone(), gate, metrics.events.clone());
         let executor = Executor::new(api, events, Arc::clone(&expectations));
         let writer = reflector::store::Writer::new(api_resource(Kind::DaemonSet));
         Arc::new(Controller {
@@ -86,6 +90,8 @@ impl Controller {
             daemon_set_writer: Mutex::new(Some(writer)),
             triggers: Triggers::default(),
             executor,
+            last_status_write: Mutex::default(),
+            last_planned: Mutex::default(),
             failures: Mutex::default(),
             last_good_controls: Mutex::default(),
             awaiting_recreate: Mutex::default(),
@@ -111,9 +117,17 @@ impl Controller {
         let _ = synced.wait_for(|count| *count == Kind::ALL.len()).await;
     }
 
+    /// Writes the Event counts still pending, waiting at most `limit` (best effort); for a clean
+    /// shutdown, while writes are still allowed.
+    pub async fn flush_events(&self, limit: std::time::Duration) {
+        self.executor.events().flush_pending(limit).await;
+    }
+
     /// Forgets the runtime's bookkeeping of a deleted DaemonSet (the store forgets its own).
     fn forget(&self, key: &ObjectKey) {
-        self.executor.status_writes().forget(key);
+        self.last_status_write.lock().remove(key);
+        let _ = self.executor.status_writes().take(key);
+        self.last_planned.lock().remove(key);
         self.failures.lock().remove(key);
         self.last_good_controls.lock().remove(key);
         self.awaiting_recreate.lock().remove(key);

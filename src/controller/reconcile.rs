@@ -4,7 +4,9 @@
 //! Invariants: expectations are read before the cache (observations reach the cache before they
 //! lower expectations, so met expectations imply the cache shows the observed pods); a changed
 //! status is written at most once per `status_interval` per DaemonSet, and a deferred one is
-//! written when the interval ends; a sync that found its cache stale advances no backoff.
+//! written when the interval ends; a sync that found its cache stale advances no backoff; a sync is
+//! deferred (not planned) only while it could neither write a pod (expectations pending) nor a
+//! status (interval not over) and the DaemonSet is the one the last plan read.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ use super::metrics::{ErrorLabels, OutcomeLabels};
 use super::options::Mode;
 use crate::executor::{Applied, SyncError, Written};
 use crate::planner::{self, Plan};
-use crate::snapshot::ObjectKey;
+use crate::snapshot::{DaemonSetStatusView, ObjectKey};
 
 /// When to look again at a DaemonSet whose cached copy was found outdated.
 const STALE_RETRY: Duration = Duration::from_secs(1);
@@ -46,7 +48,7 @@ impl Controller {
             }
         };
         this.record_outcome(started, &result);
-        match result {
+        match result.map(SyncOutcome::requeue) {
             Ok(requeue) => {
                 this.failures.lock().remove(&key);
                 Ok(requeue.map_or_else(Action::await_change, Action::requeue))
@@ -69,9 +71,13 @@ impl Controller {
         Action::requeue(delay)
     }
 
-    fn record_outcome(&self, started: Instant, result: &Result<Option<Duration>, SyncError>) {
+    fn record_outcome(&self, started: Instant, result: &Result<SyncOutcome, SyncError>) {
         self.metrics.sync_duration.observe(started.elapsed().as_secs_f64());
-        let outcome = if result.is_ok() { "success" } else { "error" };
+        let outcome = match result {
+            Ok(SyncOutcome::Planned(_)) => "success",
+            Ok(SyncOutcome::Deferred(_)) => "deferred",
+            Err(_) => "error",
+        };
         self.metrics
             .syncs
             .get_or_create(&OutcomeLabels { result: outcome })
@@ -89,14 +95,22 @@ impl Controller {
         self.metrics.expectations_pending.set(pending as i64);
     }
 
-    /// One sync of `key`; returns when to sync again regardless of events.
-    async fn sync(&self, key: &ObjectKey) -> Result<Option<Duration>, SyncError> {
+    /// One sync of `key`; says when to sync again regardless of events.
+    async fn sync(&self, key: &ObjectKey) -> Result<SyncOutcome, SyncError> {
         let started = Instant::now();
         let satisfied = self.expectations.satisfied(key, started);
-        let Some(mut snapshot) = self.store.lock().snapshot(key, chrono::Utc::now()) else {
-            tracing::debug!(ds = %key, "DaemonSet not cached (deleted, or unreadable): nothing to do");
-            return Ok(None);
+        if !satisfied && let Some(wait) = self.deferral(key, started) {
+            return Ok(SyncOutcome::Deferred(wait));
+        }
+        let (planned, snapshot) = {
+            let mut store = self.store.lock();
+            (store.cache().daemon_set(key), store.snapshot(key, chrono::Utc::now()))
         };
+        let (Some(planned), Some(mut snapshot)) = (planned, snapshot) else {
+            tracing::debug!(ds = %key, "DaemonSet not cached (deleted, or unreadable): nothing to do");
+            return Ok(SyncOutcome::Planned(None));
+        };
+        self.last_planned.lock().insert(key.clone(), planned);
         snapshot.expectations_satisfied = satisfied;
         snapshot.burst_replicas = self.options.burst_replicas;
         snapshot.last_good_controls = self
@@ -118,7 +132,14 @@ impl Controller {
         self.report(key, &plan);
         self.remember_controls(key, &plan);
         let (write_status, status_wait) = self.status_spacing(key, &plan, started);
+        let reported_done = reports_done(&plan);
         let result = self.executor.apply(key, &plan, write_status).await;
+        // Whatever the result: a sync that wrote the status and then failed is retried within
+        // milliseconds, and the retry must wait out the interval too.
+        if let Some(at) = self.executor.status_writes().take(key) {
+            let write = StatusWrite { at, reported_done };
+            self.last_status_write.lock().insert(key.clone(), write);
+        }
         // Upstream advances a node's failed-pod backoff when manage picks the pod, whatever the delete
         // returns; a sync that wrote nothing (stale cache) picked nothing.
         if !plan.backoff_updates.is_empty() && !matches!(result, Ok(Applied::Stale)) {
@@ -133,10 +154,10 @@ impl Controller {
         match result? {
             Applied::Written(written) => {
                 self.record_written(&written);
-                Ok(requeue)
+                Ok(SyncOutcome::Planned(requeue))
             }
             // The watch brings the newer DaemonSet and a sync with it; this requeue is a safety net.
-            Applied::Stale => Ok(Some(STALE_RETRY)),
+            Applied::Stale => Ok(SyncOutcome::Planned(Some(STALE_RETRY))),
         }
     }
 
@@ -208,16 +229,45 @@ impl Controller {
         }
     }
 
+    /// How long a sync with pending expectations may wait, if planning now could change nothing
+    /// outside the process: no pod write (expectations pending, as upstream's syncDaemonSet skips
+    /// manage), no status write (the status interval is not over) and no revision or rollback
+    /// (the DaemonSet is the object the last plan read). Between waves a burst of pod events
+    /// would otherwise plan the whole fleet once per event for nothing.
+    fn deferral(&self, key: &ObjectKey, now: Instant) -> Option<Duration> {
+        let cached = self.store.lock().cache().daemon_set(key)?;
+        let unchanged = self
+            .last_planned
+            .lock()
+            .get(key)
+            .is_some_and(|planned| Arc::ptr_eq(planned, &cached));
+        let last_status_write = self.last_status_write.lock().get(key).copied()?;
+        deferral(
+            unchanged,
+            now.saturating_duration_since(last_status_write.at),
+            self.options.status_interval,
+        )
+    }
+
     /// Whether this sync may write a changed status, and if not, how long until it may.
     fn status_spacing(&self, key: &ObjectKey, plan: &Plan<'_>, now: Instant) -> (bool, Option<Duration>) {
         let coexist_conditions = plan.coexist && plan.rollout.write_conditions;
         if !plan.status.is_some_and(|status| status.changed) && !coexist_conditions {
             return (true, None);
         }
-        let Some(last) = self.executor.status_writes().last(key) else {
+        // The status that first reports a rollout done is written at once: `kubectl rollout
+        // status` and anything gated on it see the end without up to an interval's lag. A pod
+        // flapping afterwards costs at most one more write per interval.
+        // Both the served status and daemonroll's own last write are consulted: right after that
+        // write the cache still serves the old status, and the same status must not go out twice.
+        let last = self.last_status_write.lock().get(key).copied();
+        if reports_done(plan) && !last.is_some_and(|written| written.reported_done) {
+            return (true, None);
+        }
+        let Some(last) = last else {
             return (true, None);
         };
-        let since = now.saturating_duration_since(last);
+        let since = now.saturating_duration_since(last.at);
         match self.options.status_interval.checked_sub(since) {
             Some(wait) if !wait.is_zero() => (false, Some(wait)),
             _ => (true, None),
@@ -228,6 +278,54 @@ impl Controller {
         self.metrics.pods_created.inc_by(written.created as u64);
         self.metrics.pods_deleted.inc_by(written.deleted as u64);
     }
+}
+
+/// A status write of daemonroll's: when, and whether that status reported the rollout done.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct StatusWrite {
+    at: Instant,
+    reported_done: bool,
+}
+
+/// Whether the plan's status reports the rollout done and the served status does not yet.
+fn reports_done(plan: &Plan<'_>) -> bool {
+    plan.status.is_some_and(|update| {
+        reports_rollout_done(&update.status, plan.daemon_set.generation)
+            && !reports_rollout_done(&plan.daemon_set.status, plan.daemon_set.generation)
+    })
+}
+
+/// Whether a status says every desired pod is updated and available, for this generation.
+fn reports_rollout_done(status: &DaemonSetStatusView, generation: i64) -> bool {
+    let counts = &status.counts;
+    status.observed_generation >= generation
+        && counts.updated_number_scheduled == counts.desired_number_scheduled
+        && counts.number_available == counts.desired_number_scheduled
+        && counts.number_unavailable == 0
+}
+
+/// What a sync did.
+enum SyncOutcome {
+    /// Planned and applied; when to sync again regardless of events.
+    Planned(Option<Duration>),
+    /// Skipped (see `Controller::deferral`); sync again after this long at the latest.
+    Deferred(Duration),
+}
+
+impl SyncOutcome {
+    fn requeue(self) -> Option<Duration> {
+        match self {
+            SyncOutcome::Planned(requeue) => requeue,
+            SyncOutcome::Deferred(wait) => Some(wait),
+        }
+    }
+}
+
+/// The wait before a sync with pending expectations must plan: none unless the DaemonSet is
+/// `unchanged` since the last plan and a status was written less than `status_interval` ago.
+fn deferral(unchanged: bool, since_status_write: Duration, status_interval: Duration) -> Option<Duration> {
+    let wait = status_interval.checked_sub(since_status_write)?;
+    (unchanged && !wait.is_zero()).then_some(wait)
 }
 
 fn key_of(object: &DynamicObject) -> ObjectKey {
@@ -256,6 +354,43 @@ fn retry_delay(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sync_is_deferred_until_the_status_interval_ends_if_the_daemon_set_is_unchanged() {
+        let interval = Duration::from_secs(1);
+        assert_eq!(
+            deferral(true, Duration::from_millis(300), interval),
+            Some(Duration::from_millis(700))
+        );
+    }
+
+    #[test]
+    fn a_changed_daemon_set_or_an_ended_status_interval_is_planned_at_once() {
+        let interval = Duration::from_secs(1);
+        assert_eq!(deferral(false, Duration::from_millis(300), interval), None);
+        assert_eq!(deferral(true, interval, interval), None);
+        assert_eq!(deferral(true, Duration::from_secs(5), interval), None);
+    }
+
+    fn status(desired: i32, updated: i32, available: i32, observed_generation: i64) -> DaemonSetStatusView {
+        let mut status = DaemonSetStatusView {
+            observed_generation,
+            ..DaemonSetStatusView::default()
+        };
+        status.counts.desired_number_scheduled = desired;
+        status.counts.updated_number_scheduled = updated;
+        status.counts.number_available = available;
+        status.counts.number_unavailable = desired - available;
+        status
+    }
+
+    #[test]
+    fn a_rollout_is_done_when_every_desired_pod_is_updated_and_available_for_the_generation() {
+        assert!(reports_rollout_done(&status(5, 5, 5, 2), 2));
+        assert!(!reports_rollout_done(&status(5, 4, 5, 2), 2));
+        assert!(!reports_rollout_done(&status(5, 5, 4, 2), 2));
+        assert!(!reports_rollout_done(&status(5, 5, 5, 1), 2));
+    }
 
     #[test]
     fn retries_start_at_5_ms_and_double_up_to_1000_s() {

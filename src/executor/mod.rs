@@ -63,20 +63,18 @@ pub struct Written {
     pub status_written: bool,
 }
 
-/// When this process last wrote each DaemonSet's status, recorded as the write succeeds, whatever
-/// the rest of the sync does: a sync that wrote the status and then failed is retried within
-/// milliseconds, and the retry must wait out `--status-interval` too (its cache may not show the
-/// write yet, and would have it written again unchanged).
+/// Status writes made and not yet collected by the caller: when each DaemonSet's status was
+/// written, recorded as the write succeeds, whatever the rest of the sync does. A sync that wrote
+/// the status and then failed is retried within milliseconds, and the retry must wait out
+/// `--status-interval` too (its cache may not show the write yet, and would have it written
+/// again unchanged).
 #[derive(Debug, Default)]
 pub struct StatusWrites(Mutex<HashMap<ObjectKey, Instant>>);
 
 impl StatusWrites {
-    pub fn last(&self, key: &ObjectKey) -> Option<Instant> {
-        self.0.lock().get(key).copied()
-    }
-
-    pub fn forget(&self, key: &ObjectKey) {
-        self.0.lock().remove(key);
+    /// When the status of `key` was written since the last call, if it was.
+    pub fn take(&self, key: &ObjectKey) -> Option<Instant> {
+        self.0.lock().remove(key)
     }
 
     fn record(&self, key: ObjectKey) {
@@ -156,7 +154,7 @@ impl Executor {
         }
     }
 
-    /// When each DaemonSet's status was last written.
+    /// The status writes made since the caller last collected them.
     pub fn status_writes(&self) -> &StatusWrites {
         &self.status_writes
     }

@@ -27,3 +27,12 @@ pub fn lease_path(namespace: &str, name: &str) -> String {
 pub fn leases_path(namespace: &str) -> String {
     format!("/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases")
 }
+
+/// core/v1 Events (client-go's recorder writes these; events.k8s.io/v1 serves the same objects).
+pub fn events_path(namespace: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/events")
+}
+
+pub fn event_path(namespace: &str, name: &str) -> String {
+    format!("/api/v1/namespaces/{namespace}/events/{name}")
+}

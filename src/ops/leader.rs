@@ -213,6 +213,11 @@ impl LeaderElector {
         }
     }
 
+    /// How long this replica may still write without another renewal: until the renew deadline.
+    pub fn writable_for(&self) -> Duration {
+        (self.renewed_at + self.config.renew_deadline).saturating_duration_since(Instant::now())
+    }
+
     /// Closes the write gate: called when shutting down, before in-flight syncs drain, so that
     /// nothing is written once renewals stop.
     pub fn stop_writing(&self) {

@@ -3,7 +3,9 @@
 //!
 //! Invariants: followers keep watching, so their caches are warm when they take over; the write
 //! gate closes before in-flight reconciles drain, so nothing is written once renewals stop; the
-//! lease is released only after a clean shutdown, never after it was lost.
+//! lease is released only after a clean shutdown, never after it was lost; pending Event counts
+//! are flushed on a clean shutdown only while writes are allowed (before the gate closes, within
+//! the renew deadline).
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use tokio::sync::oneshot;
 
 use super::leader::{LeaderElector, LeaderError};
 use crate::controller::Controller;
+use crate::executor::events::SHUTDOWN_FLUSH_LIMIT;
 
 /// Runs `controller` against `client` until `shutdown` resolves (Ok) or the lease is lost (Err).
 pub async fn run(
@@ -44,6 +47,12 @@ pub async fn run(
             }
         };
         if let Some(elector) = &elector {
+            if outcome.is_ok() {
+                // The last writes while the lease is surely held: pending Event counts.
+                controller
+                    .flush_events(SHUTDOWN_FLUSH_LIMIT.min(elector.writable_for()))
+                    .await;
+            }
             // Renewals have stopped: nothing may be written from here on (in-flight writes are refused).
             elector.stop_writing();
         }
@@ -54,6 +63,10 @@ pub async fn run(
         let _ = stop.send(());
         if let Err(error) = reconciles.await {
             tracing::error!(%error, "the reconcile loop ended abnormally");
+        }
+        if elector.is_none() {
+            // Without a lease the gate stays open: the syncs' last Events are flushed too.
+            controller.flush_events(SHUTDOWN_FLUSH_LIMIT).await;
         }
         controller.metrics().leader.set(0);
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::snapshot::brief::Brief;
 use crate::snapshot::{IntOrString, UpdateStrategy};
 
 /// Why an int-or-percent string does not resolve; `text` is the value as served.
@@ -17,10 +18,14 @@ impl fmt::Display for PercentError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PercentError::NotAPercentage { text } => {
-                write!(f, "invalid value {text:?}: a string must be a percentage like \"10%\"")
+                write!(
+                    f,
+                    "invalid value {}: a string must be a percentage like \"10%\"",
+                    Brief(text)
+                )
             }
             PercentError::NotAnInteger { text, number } => {
-                write!(f, "invalid value {text:?}: {number:?} is not an integer")
+                write!(f, "invalid value {}: {} is not an integer", Brief(text), Brief(number))
             }
         }
     }

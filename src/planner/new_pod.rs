@@ -44,24 +44,27 @@ fn toleration_from_json(value: &Value) -> Toleration {
 /// (and their unknown fields) untouched unless an implicit toleration replaces them.
 /// Upstream: pkg/apis/core/v1/helper/helpers.go AddOrUpdateTolerationInPodSpec.
 fn add_daemon_tolerations(tolerations: &mut Vec<Value>, host_network: bool) {
+    // Parsed once and kept in step with `tolerations`: a template may carry thousands.
+    let mut parsed: Vec<Toleration> = tolerations.iter().map(toleration_from_json).collect();
     for implicit in implicit_daemon_tolerations(host_network) {
-        let parsed: Vec<Toleration> = tolerations.iter().map(toleration_from_json).collect();
         if parsed.contains(&implicit) {
             continue;
         }
         let mut replaced = false;
-        for (slot, existing) in tolerations.iter_mut().zip(&parsed) {
+        for (slot, existing) in tolerations.iter_mut().zip(parsed.iter_mut()) {
             let same_identity = existing.key == implicit.key
                 && existing.operator == implicit.operator
                 && existing.value == implicit.value
                 && existing.effect == implicit.effect;
             if same_identity {
                 *slot = toleration_json(&implicit);
+                *existing = implicit.clone();
                 replaced = true;
             }
         }
         if !replaced {
             tolerations.push(toleration_json(&implicit));
+            parsed.push(implicit);
         }
     }
 }

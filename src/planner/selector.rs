@@ -1,5 +1,6 @@
 //! Label requirements, DaemonSet label selectors and node selectors, compiled once per plan (pure).
 
+use crate::snapshot::brief::Brief;
 use crate::snapshot::{LabelSelector, Labels, NodeView};
 
 /// One parsed label requirement. Upstream: apimachinery labels.Requirement (Matches).
@@ -19,16 +20,19 @@ impl Requirement {
     /// so a template can carry values such as "-3" that make the requirement invalid here).
     fn parse(key: &str, operator: &str, values: &[String], allow_numeric: bool) -> Result<Self, String> {
         if !is_qualified_name(key) {
-            return Err(format!("invalid label key {key:?}"));
+            return Err(format!("invalid label key {}", Brief(key)));
         }
         if let Some(bad) = values.iter().find(|value| !is_label_value(value)) {
-            return Err(format!("invalid label value {bad:?} for key {key:?}"));
+            return Err(format!("invalid label value {} for key {}", Brief(bad), Brief(key)));
         }
         let key = key.to_string();
         let one_integer = |values: &[String]| match values {
-            [value] => value
-                .parse::<i64>()
-                .map_err(|_| format!("operator {operator} on {key:?} needs an integer value, got {value:?}")),
+            [value] => value.parse::<i64>().map_err(|_| {
+                format!(
+                    "operator {operator} on {key:?} needs an integer value, got {}",
+                    Brief(value)
+                )
+            }),
             _ => Err(format!("operator {operator} on {key:?} needs exactly one value")),
         };
         match operator {
@@ -44,7 +48,7 @@ impl Requirement {
             "DoesNotExist" => Ok(Requirement::DoesNotExist(key)),
             "Gt" if allow_numeric => Ok(Requirement::GreaterThan(key.clone(), one_integer(values)?)),
             "Lt" if allow_numeric => Ok(Requirement::LessThan(key.clone(), one_integer(values)?)),
-            other => Err(format!("unsupported operator {other:?} on {key:?}")),
+            other => Err(format!("unsupported operator {} on {key:?}", Brief(other))),
         }
     }
 
@@ -115,11 +119,12 @@ pub struct Selector {
 
 impl Selector {
     pub fn compile(selector: &LabelSelector) -> Result<Self, String> {
+        // matchLabels pass the same key and value checks as expressions (upstream: selection.Equals).
         let mut requirements: Vec<Requirement> = selector
             .match_labels
             .iter()
-            .map(|(key, value)| Requirement::In(key.to_string(), vec![value.to_string()]))
-            .collect();
+            .map(|(key, value)| Requirement::parse(key, "In", &[value.to_string()], false))
+            .collect::<Result<_, _>>()?;
         for expression in &selector.match_expressions {
             requirements.push(Requirement::parse(
                 &expression.key,
@@ -165,7 +170,7 @@ fn split_terms(text: &str) -> Result<Vec<&str>, String> {
             ')' => {
                 depth = depth
                     .checked_sub(1)
-                    .ok_or_else(|| format!("unbalanced ')' in {text:?}"))?
+                    .ok_or_else(|| format!("unbalanced ')' in {}", Brief(text)))?
             }
             ',' if depth == 0 => {
                 terms.push(text[start..at].trim());
@@ -175,11 +180,11 @@ fn split_terms(text: &str) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err(format!("unbalanced '(' in {text:?}"));
+        return Err(format!("unbalanced '(' in {}", Brief(text)));
     }
     terms.push(text[start..].trim());
     if terms.len() > 1 && terms.iter().any(|term| term.is_empty()) {
-        return Err(format!("empty requirement in {text:?}"));
+        return Err(format!("empty requirement in {}", Brief(text)));
     }
     Ok(terms.into_iter().filter(|term| !term.is_empty()).collect())
 }
@@ -190,7 +195,7 @@ fn parse_term(term: &str) -> Result<Requirement, String> {
             .trim()
             .strip_prefix('(')
             .and_then(|rest| rest.strip_suffix(')'))
-            .ok_or_else(|| format!("{term:?}: values must be in parentheses, like (a,b)"))?;
+            .ok_or_else(|| format!("{}: values must be in parentheses, like (a,b)", Brief(term)))?;
         Ok(inner.split(',').map(|value| value.trim().to_string()).collect())
     };
     if let Some(key) = term.strip_prefix('!') {
@@ -215,7 +220,8 @@ fn parse_term(term: &str) -> Result<Requirement, String> {
         return Requirement::parse(key, "Exists", &[], false);
     }
     Err(format!(
-        "{term:?} is not a requirement (k=v, k!=v, k in (a,b), k notin (a,b), k, !k)"
+        "{} is not a requirement (k=v, k!=v, k in (a,b), k notin (a,b), k, !k)",
+        Brief(term)
     ))
 }
 
@@ -327,7 +333,7 @@ fn compile_term(spec: &NodeSelectorTermSpec) -> Term {
                 "matchFields {} {} must have exactly one value",
                 requirement.key, requirement.operator
             )),
-            (other, _) => errors.push(format!("unsupported matchFields operator {other:?}")),
+            (other, _) => errors.push(format!("unsupported matchFields operator {}", Brief(other))),
         }
     }
     Term {

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::selector::NodeSelectorTermSpec;
 use super::tolerations::Toleration;
+use crate::snapshot::brief::{Brief, brief_json};
 use crate::snapshot::{Labels, SelectorRequirement};
 
 /// The parts of `spec.template` that eligibility and pod creation read.
@@ -37,7 +38,7 @@ fn string_field(value: &Value, key: &str, at: &str) -> Result<String, String> {
     match value.get(key) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("{at}.{key} must be a string, found {other}")),
+        Some(other) => Err(format!("{at}.{key} must be a string, found {}", brief_json(other))),
     }
 }
 
@@ -48,10 +49,14 @@ fn string_map(value: Option<&Value>, at: &str) -> Result<Labels, String> {
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(format!("{at}[{k:?}] must be a string, found {other}")),
+                other => Err(format!(
+                    "{at}[{}] must be a string, found {}",
+                    Brief(k),
+                    brief_json(other)
+                )),
             })
             .collect(),
-        Some(other) => Err(format!("{at} must be a map, found {other}")),
+        Some(other) => Err(format!("{at} must be a map, found {}", brief_json(other))),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Renders plans for people (table) and programs (the `plan -o json` contract) (pure).
 
 pub mod json;
+#[doc(hidden)]
+pub mod preview;
 pub mod table;
 
 use crate::planner::Plan;

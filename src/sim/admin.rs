@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::faults::FaultRule;
-use super::fleet::ImageBehaviour;
+use super::fleet::{ImageBehaviour, ready_condition_true};
 use super::resources;
 use super::response::{error_response, json_response};
 use super::state::AppState;
@@ -34,7 +34,8 @@ async fn timeline(State(state): State<AppState>) -> Response {
         .iter()
         .map(|w| {
             json!({"resourceVersion": w.resource_version, "actor": w.actor, "verb": w.verb, "event": w.event.as_str(),
-                   "kind": w.kind, "namespace": w.namespace, "name": w.name, "time": w.time.to_rfc3339()})
+                   "kind": w.kind, "namespace": w.namespace, "name": w.name, "time": w.time.to_rfc3339(),
+                   "ready": ready_condition_true(&w.object)})
         })
         .collect();
     json_response(StatusCode::OK, &json!({"writes": writes}))

@@ -69,8 +69,10 @@ fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
     object.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn node_ready(node: &Value) -> bool {
-    node.pointer("/status/conditions")
+/// Whether a node's or pod's `Ready` condition is True.
+pub fn ready_condition_true(object: &Value) -> bool {
+    object
+        .pointer("/status/conditions")
         .and_then(Value::as_array)
         .and_then(|c| c.iter().find(|c| text(c, "/type") == "Ready"))
         .is_some_and(|c| text(c, "/status") == "True")
@@ -226,14 +228,14 @@ impl Runner {
             return;
         };
         match text(pod, "/status/phase") {
-            "Pending" | "" => self.start(&namespace, &name, &uid, pod, node_ready(&node)),
+            "Pending" | "" => self.start(&namespace, &name, &uid, pod, ready_condition_true(&node)),
             "Running" => {
                 let ready = pod
                     .pointer("/status/conditions")
                     .and_then(Value::as_array)
                     .and_then(|c| c.iter().find(|c| text(c, "/type") == "Ready"))
                     .is_some_and(|c| text(c, "/status") == "True");
-                if !ready && node_ready(&node) && self.behaviour(pod).is_none() {
+                if !ready && ready_condition_true(&node) && self.behaviour(pod).is_none() {
                     let delay = self.fleet.config().ready_after;
                     self.schedule(
                         delay,
@@ -366,7 +368,7 @@ impl Runner {
         }
         let node_name = text(node, "/metadata/name");
         let (all_pods, _) = self.store().list(pods(), None);
-        let ready = node_ready(node);
+        let ready = ready_condition_true(node);
         for pod in all_pods.iter().filter(|p| text(p, "/spec/nodeName") == node_name) {
             let namespace = text(pod, "/metadata/namespace").to_string();
             let name = text(pod, "/metadata/name").to_string();

@@ -6,7 +6,7 @@
 //! Objects are kept in their storage resource's form (`views`: events.k8s.io/v1 Events are stored
 //! as core/v1 Events); every method takes the resource a request names and converts to and from it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{SecondsFormat, Utc};
@@ -73,6 +73,9 @@ fn key(resource: &'static Resource, namespace: &str, name: &str) -> Key {
 struct Inner {
     resource_version: u64,
     objects: BTreeMap<Key, Arc<Value>>,
+    /// Owner uid → the objects whose ownerReferences name it; kept with `objects`, so that garbage
+    /// collection on each delete is a lookup, not a scan of every object.
+    dependents: HashMap<String, BTreeSet<Key>>,
     log: VecDeque<Arc<Event>>,
     /// Watches may resume from any resourceVersion ≥ this; older ones get 410 Expired.
     oldest_resumable: u64,
@@ -125,6 +128,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 resource_version: 1000,
                 objects: BTreeMap::new(),
+                dependents: HashMap::new(),
                 log: VecDeque::new(),
                 oldest_resumable: 1000,
                 timeline: Vec::new(),
@@ -181,6 +185,7 @@ impl Store {
             };
             inner.resource_version = next_version;
             inner.objects.remove(&object_key);
+            inner.index_owners(&object_key, Some(&old), None);
             let mut deleted = (*old).clone();
             deleted["metadata"]["resourceVersion"] = json!(next_version.to_string());
             let deleted = Arc::new(deleted);
@@ -198,6 +203,7 @@ impl Store {
         let mut new_object = views::to_storage(resource, new_object);
         new_object["metadata"]["resourceVersion"] = json!(next_version.to_string());
         let new_object = Arc::new(new_object);
+        inner.index_owners(&object_key, current.as_deref(), Some(&new_object));
         inner.objects.insert(object_key, Arc::clone(&new_object));
         let event_type = if current.is_some() {
             EventType::Modified
@@ -297,19 +303,13 @@ impl Store {
     /// Objects whose ownerReferences name `owner_uid`.
     pub fn dependents(&self, owner_uid: &str) -> Vec<(&'static Resource, Arc<Value>)> {
         let inner = self.inner.lock();
-        inner
-            .objects
-            .iter()
-            .filter(|(_, object)| {
-                object
-                    .pointer("/metadata/ownerReferences")
-                    .and_then(Value::as_array)
-                    .is_some_and(|refs| {
-                        refs.iter()
-                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
-                    })
-            })
-            .filter_map(|((group, plural, _, _), object)| {
+        let Some(keys) = inner.dependents.get(owner_uid) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|key| {
+                let object = inner.objects.get(key)?;
+                let (group, plural, _, _) = key;
                 super::resources::RESOURCES
                     .iter()
                     .find(|r| r.group == *group && r.plural == *plural)
@@ -317,6 +317,44 @@ impl Store {
             })
             .collect()
     }
+}
+
+impl Inner {
+    /// Moves `key` from the owners `old` names to those `new` names.
+    fn index_owners(&mut self, key: &Key, old: Option<&Value>, new: Option<&Value>) {
+        let old_owners = owner_uids(old);
+        let new_owners = owner_uids(new);
+        if old_owners == new_owners {
+            return;
+        }
+        for owner in old_owners.iter().filter(|owner| !new_owners.contains(owner)) {
+            if let Some(keys) = self.dependents.get_mut(*owner) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.dependents.remove(*owner);
+                }
+            }
+        }
+        for owner in new_owners.iter().filter(|owner| !old_owners.contains(owner)) {
+            self.dependents
+                .entry((*owner).to_string())
+                .or_default()
+                .insert(key.clone());
+        }
+    }
+}
+
+fn owner_uids(object: Option<&Value>) -> Vec<&str> {
+    object
+        .and_then(|o| o.pointer("/metadata/ownerReferences"))
+        .and_then(Value::as_array)
+        .map(|references| {
+            references
+                .iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Objects of a type, in `resource`'s form.
@@ -330,4 +368,59 @@ fn objects_of(inner: &Inner, resource: &'static Resource, namespace: Option<&str
         })
         .map(|(_, object)| views::to_view(resource, object))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::resources;
+
+    fn pods() -> &'static Resource {
+        resources::builtin("", "pods")
+    }
+
+    fn pod(name: &str, owners: &[&str]) -> Value {
+        let references: Vec<Value> = owners
+            .iter()
+            .map(|uid| json!({"uid": uid, "kind": "DaemonSet"}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": "default", "ownerReferences": references}})
+    }
+
+    fn put(store: &Store, object: Value) {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let written = store.write(pods(), "default", &name, "test", "update", |_, _| Ok(Some(object)));
+        assert!(written.is_ok(), "{written:?}");
+    }
+
+    fn dependent_names(store: &Store, owner: &str) -> Vec<String> {
+        store
+            .dependents(owner)
+            .iter()
+            .map(|(_, object)| object["metadata"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn dependents_are_the_objects_whose_owner_references_name_the_owner() {
+        let store = Store::default();
+        put(&store, pod("a", &["ds-1"]));
+        put(&store, pod("b", &["ds-1", "ds-2"]));
+        put(&store, pod("c", &["ds-2"]));
+        assert_eq!(dependent_names(&store, "ds-1"), ["a", "b"]);
+        assert_eq!(dependent_names(&store, "ds-2"), ["b", "c"]);
+        assert!(dependent_names(&store, "ds-3").is_empty());
+    }
+
+    #[test]
+    fn a_released_or_deleted_object_is_no_longer_a_dependent() {
+        let store = Store::default();
+        put(&store, pod("a", &["ds-1"]));
+        put(&store, pod("b", &["ds-1"]));
+        put(&store, pod("a", &[]));
+        let deleted = store.write(pods(), "default", "b", "test", "delete", |_, _| Ok(None));
+        assert!(deleted.is_ok(), "{deleted:?}");
+        assert!(dependent_names(&store, "ds-1").is_empty());
+    }
 }

@@ -1,10 +1,11 @@
 //! The one rule for what a Snapshot holds, for snapshots from the controller's store and from dump
 //! files alike (pure).
 //!
-//! Invariants of an assembled Snapshot: `nodes` sorted by name (the caller's list is: a sorted map
-//! in the store, sorted once in a dump); `pods` are the DaemonSet's candidates (controlled by its
-//! uid, or without a controller) sorted by (target node, name), so the planner joins nodes and pods
-//! without hashing; `revisions` are every revision of the namespace (names matter for collisions).
+//! Invariants of an assembled Snapshot: `nodes` sorted by name, each name once (the caller's list
+//! is: a sorted map in the store, sorted and checked for duplicates in a dump); `pods` are the
+//! DaemonSet's candidates (controlled by its uid, or without a controller) sorted by (target node,
+//! name), so the planner joins nodes and pods without hashing; `revisions` are every revision of
+//! the namespace (names matter for collisions).
 
 use std::sync::Arc;
 
@@ -25,8 +26,9 @@ pub fn sort_by_target_node(pods: &mut [Arc<PodView>]) {
 
 impl Snapshot {
     /// The Snapshot of `daemon_set` from pods of its namespace (any subset that includes its
-    /// candidates; others are left out). `nodes` must be sorted by name. Sorting the pods costs a
-    /// linear pass when they come already ordered, as the store's per-owner index yields them.
+    /// candidates; others are left out). `nodes` must be sorted by name, each name once (two nodes
+    /// of one name would each seem to need a pod). Sorting the pods costs a linear pass when they
+    /// come already ordered, as the store's per-owner index yields them.
     pub fn assemble<'p>(
         daemon_set: DaemonSetView,
         nodes: Arc<[NodeView]>,
@@ -35,8 +37,8 @@ impl Snapshot {
         now: Timestamp,
     ) -> Snapshot {
         debug_assert!(
-            nodes.is_sorted_by(|a, b| a.name <= b.name),
-            "nodes must be sorted by name"
+            nodes.is_sorted_by(|a, b| a.name < b.name),
+            "nodes must be sorted by name, each name once"
         );
         let mut pods: Vec<Arc<PodView>> = namespace_pods
             .into_iter()

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::brief::{self, Brief, brief_json};
 use super::key::namespace_of;
 
 use super::{
@@ -33,8 +34,8 @@ fn object_name(object: &Object) -> String {
     let name = metadata.and_then(|m| m.get("name")).and_then(Value::as_str);
     let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Value::as_str);
     match (namespace, name) {
-        (Some(ns), Some(name)) if !ns.is_empty() => format!("{ns}/{name}"),
-        (_, Some(name)) => name.to_string(),
+        (Some(ns), Some(name)) if !ns.is_empty() => format!("{}/{}", brief::name(ns), brief::name(name)),
+        (_, Some(name)) => brief::name(name),
         _ => "<unnamed>".to_string(),
     }
 }
@@ -77,7 +78,11 @@ impl<'a> Reader<'a> {
         match self.at(path) {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(self.error(format!("{} must be a string, found {other}", path.join(".")))),
+            Some(other) => Err(self.error(format!(
+                "{} must be a string, found {}",
+                path.join("."),
+                brief_json(other)
+            ))),
         }
     }
 
@@ -92,9 +97,13 @@ impl<'a> Reader<'a> {
     fn int(&self, path: &[&str], default: i64) -> Result<i64, ObjectError> {
         match self.at(path) {
             None => Ok(default),
-            Some(value) => value
-                .as_i64()
-                .ok_or_else(|| self.error(format!("{} must be an integer, found {value}", path.join(".")))),
+            Some(value) => value.as_i64().ok_or_else(|| {
+                self.error(format!(
+                    "{} must be an integer, found {}",
+                    path.join("."),
+                    brief_json(value)
+                ))
+            }),
         }
     }
 
@@ -140,12 +149,16 @@ fn string_map(value: Option<&Value>) -> Result<Labels, String> {
         return Ok(Labels::new());
     };
     let Some(map) = value.as_object() else {
-        return Err(format!("must be a map of strings, found {value}"));
+        return Err(format!("must be a map of strings, found {}", brief_json(value)));
     };
     map.iter()
         .map(|(key, value)| match value {
             Value::String(s) => Ok((key.clone(), s.clone())),
-            other => Err(format!("value of {key:?} must be a string, found {other}")),
+            other => Err(format!(
+                "value of {} must be a string, found {}",
+                Brief(key),
+                brief_json(other)
+            )),
         })
         .collect()
 }
@@ -156,8 +169,8 @@ fn parse_time(value: Option<&Value>) -> Result<Option<Timestamp>, String> {
         None => Ok(None),
         Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
             .map(|time| Some(time.with_timezone(&chrono::Utc)).filter(|t| t.timestamp() != GO_ZERO_TIME))
-            .map_err(|err| format!("{text:?} is not an RFC 3339 time: {err}")),
-        Some(other) => Err(format!("must be an RFC 3339 time string, found {other}")),
+            .map_err(|err| format!("{} is not an RFC 3339 time: {err}", Brief(text))),
+        Some(other) => Err(format!("must be an RFC 3339 time string, found {}", brief_json(other))),
     }
 }
 
@@ -331,7 +344,8 @@ fn strategy_from_json(reader: &Reader<'_>) -> Result<UpdateStrategy, ObjectError
             None => Ok(None),
             Some(value) => int_or_string(value).map(Some).ok_or_else(|| {
                 reader.error(format!(
-                    "spec.updateStrategy.rollingUpdate.{key} must be an integer or a percentage string, found {value}"
+                    "spec.updateStrategy.rollingUpdate.{key} must be an integer or a percentage string, found {}",
+                    brief_json(value)
                 ))
             }),
         }

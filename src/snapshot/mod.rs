@@ -5,6 +5,7 @@
 //! served so that fields unknown to this build survive into created pods and revision data.
 
 pub mod assemble;
+pub mod brief;
 pub mod dump;
 pub mod from_json;
 pub mod key;

@@ -8,6 +8,8 @@ pub mod expectations;
 pub mod handlers;
 pub mod kind;
 pub mod matcher;
+#[doc(hidden)]
+pub mod replay;
 
 pub use expectations::Expectations;
 pub use handlers::{Store, Triggered};

@@ -99,6 +99,24 @@ impl DaemonSetBuilder {
         self
     }
 
+    /// A field of the template's container, as given (fields the planner never reads).
+    pub fn container_field(mut self, key: &str, value: Value) -> Self {
+        self.0["spec"]["template"]["spec"]["containers"][0][key] = value;
+        self
+    }
+
+    /// The pod template's tolerations, as given.
+    pub fn tolerations(mut self, tolerations: Value) -> Self {
+        self.0["spec"]["template"]["spec"]["tolerations"] = tolerations;
+        self
+    }
+
+    /// spec.selector, as given (the template labels stay `app=<name>`).
+    pub fn selector(mut self, selector: Value) -> Self {
+        self.0["spec"]["selector"] = selector;
+        self
+    }
+
     /// An annotation on the DaemonSet itself (rollout controls, coexist mode's opt-in).
     pub fn annotation(mut self, key: &str, value: &str) -> Self {
         self.0["metadata"]["annotations"][key] = json!(value);

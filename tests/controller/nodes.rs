@@ -51,25 +51,30 @@ fn assert_one_create_per_node(cluster: &Cluster, nodes_needing_a_pod: usize, sce
     let mut raced = 0;
     let window = chrono::Duration::milliseconds(500);
     for create in &created {
-        let undone_at_once = timeline.iter().any(|r| {
-            r.kind == "Pod"
-                && r.verb == "delete"
-                && r.actor == CONTROLLER
-                && r.name == create.name
-                && r.time - create.time < window
-        });
-        if !undone_at_once {
+        // Undone by daemonroll, or by the simulator's taint manager or pod GC.
+        let Some(undone) = timeline
+            .iter()
+            .find(|r| r.kind == "Pod" && r.verb == "delete" && r.name == create.name && r.time - create.time < window)
+        else {
             continue;
-        }
+        };
         let node = pod_node(&create.object);
-        let node_changed_just_before = timeline.iter().any(|r| {
-            r.kind == "Node"
-                && r.name == node
-                && r.resource_version < create.resource_version
-                && create.time - r.time < window
-        });
+        // A node's creation cannot undo a pod made for it; only a change of the node can.
+        let node_changes: Vec<_> = timeline
+            .iter()
+            .filter(|r| r.kind == "Node" && r.verb != "create" && r.name == node)
+            .collect();
+        let changed_since_create = node_changes
+            .iter()
+            .any(|r| r.resource_version > create.resource_version && r.resource_version < undone.resource_version);
+        if changed_since_create {
+            continue; // the pod was needed when created; the node's change took it away
+        }
+        let changed_just_before = node_changes
+            .iter()
+            .any(|r| r.resource_version < create.resource_version && create.time - r.time < window);
         assert!(
-            node_changed_just_before,
+            changed_just_before,
             "pod {} on {node} was created and deleted with no node change racing it:\n{}",
             create.name,
             cluster.pod_writes_since(Mark::BEGINNING)
