@@ -261,7 +261,7 @@ impl Controller {
         // Both the served status and daemonroll's own last write are consulted: right after that
         // write the cache still serves the old status, and the same status must not go out twice.
         let last = self.last_status_write.lock().get(key).copied();
-        if reports_done(plan) && !last.is_some_and(|written| written.reported_done) {
+        if first_report_of_done(reports_done(plan), last) {
             return (true, None);
         }
         let Some(last) = last else {
@@ -285,6 +285,12 @@ impl Controller {
 pub(super) struct StatusWrite {
     at: Instant,
     reported_done: bool,
+}
+
+/// Whether a status that reports the rollout done (and the served one does not) is the first
+/// such report: not if daemonroll's own last write already said so and the cache lags behind it.
+fn first_report_of_done(reports_done: bool, last: Option<StatusWrite>) -> bool {
+    reports_done && !last.is_some_and(|written| written.reported_done)
 }
 
 /// Whether the plan's status reports the rollout done and the served status does not yet.
@@ -390,6 +396,23 @@ mod tests {
         assert!(!reports_rollout_done(&status(5, 4, 5, 2), 2));
         assert!(!reports_rollout_done(&status(5, 5, 4, 2), 2));
         assert!(!reports_rollout_done(&status(5, 5, 5, 1), 2));
+    }
+
+    #[test]
+    fn a_done_status_skips_the_spacing_only_once_even_while_the_cache_serves_the_old_status() {
+        let at = Instant::now();
+        let earlier_progress = StatusWrite {
+            at,
+            reported_done: false,
+        };
+        let done_already_written = StatusWrite {
+            at,
+            reported_done: true,
+        };
+        assert!(first_report_of_done(true, None));
+        assert!(first_report_of_done(true, Some(earlier_progress)));
+        assert!(!first_report_of_done(true, Some(done_already_written)));
+        assert!(!first_report_of_done(false, None));
     }
 
     #[test]
