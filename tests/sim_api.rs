@@ -456,3 +456,58 @@ async fn a_patch_through_events_k8s_io_changes_the_core_view() {
         (Some(2), Some("again"), Some("u1"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_kube_apiserver_refuses_is_refused_with_its_causes_and_nothing_written() {
+    let (simulator, _client, pods) = setup().await;
+    let huge_annotation = json!({"metadata": {"name": "annotated", "annotations": {"example.com/blob": "x".repeat(1 << 20)}},
+                                 "spec": {"containers": [{"name": "c", "image": "i:1"}]}});
+    let refused = pods
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(huge_annotation).expect("pod JSON"),
+        )
+        .await
+        .expect_err("a 1 MiB annotation");
+    let kube::Error::Api(status) = &refused else {
+        panic!("an API error, not {refused:?}");
+    };
+    assert_eq!(
+        (status.code, status.reason.as_str(), status.message.as_str()),
+        (
+            422,
+            "Invalid",
+            "Pod \"annotated\" is invalid: metadata.annotations: Too long: must have at most 262144 bytes"
+        )
+    );
+    pods.create(&PostParams::default(), &pod("labelled", json!({"app": "a"})))
+        .await
+        .expect("a valid pod");
+    let long_value = json!({"metadata": {"labels": {"app": "v".repeat(64)}}});
+    let error = pods
+        .patch(
+            "labelled",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(long_value),
+        )
+        .await
+        .expect_err("a 64-character label value");
+    assert_eq!(code(&error), Some(422));
+    let stored = pods.get("labelled").await.expect("still there");
+    assert_eq!(
+        stored
+            .metadata
+            .labels
+            .and_then(|labels| labels.get("app").cloned())
+            .as_deref(),
+        Some("a")
+    );
+    let written: Vec<String> = simulator
+        .store
+        .timeline()
+        .iter()
+        .filter(|w| w.kind == "Pod" && !w.actor.starts_with("sim-"))
+        .map(|w| format!("{} {}", w.verb, w.name))
+        .collect();
+    assert_eq!(written, ["create labelled"], "the refused writes wrote nothing");
+}

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::errors::ApiError;
 use super::pod_admission::admit_pod;
 use super::resources::Resource;
-use super::validation::{go_selector_json, validate_daemon_set};
+use super::validation::{go_selector_json, validate};
 
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.generation";
@@ -193,7 +193,6 @@ pub fn prepare_create(
             object_mut(&mut object).insert("status".into(), json!({}));
             complete_daemon_set_status(&mut object);
             default_daemon_set(&mut object);
-            validate_daemon_set(resource, &object)?;
         }
         "Pod" => {
             default_pod_spec(object_mut(&mut object).entry("spec").or_insert_with(|| json!({})));
@@ -212,6 +211,7 @@ pub fn prepare_create(
         }
         _ => {}
     }
+    validate(resource, &object)?;
     Ok(object)
 }
 
@@ -293,7 +293,9 @@ pub fn prepare_update(
     }
     if resource.kind == "DaemonSet" {
         default_daemon_set(&mut requested);
-        validate_daemon_set(resource, &requested)?;
+    }
+    validate(resource, &requested)?;
+    if resource.kind == "DaemonSet" {
         if current.pointer("/spec/selector") != requested.pointer("/spec/selector") {
             return Err(ApiError::invalid(
                 resource,

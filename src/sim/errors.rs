@@ -164,6 +164,7 @@ fn cause_reason(message: &str) -> &'static str {
         ("Forbidden", "FieldValueForbidden"),
         ("Duplicate value", "FieldValueDuplicate"),
         ("Not found", "FieldValueNotFound"),
+        ("Too long", "FieldValueTooLong"),
     ]
     .iter()
     .find(|(opening, _)| message.starts_with(opening))

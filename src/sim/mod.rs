@@ -14,6 +14,7 @@ pub mod errors;
 pub mod faults;
 pub mod fleet;
 pub mod gc;
+pub mod meta_validation;
 pub mod patch;
 mod pod_admission;
 mod protobuf;

@@ -1,9 +1,11 @@
-//! DaemonSet validation as kube-apiserver does it (pkg/apis/apps/validation, the parts the
-//! controller relies on): rejected writes answer 422 with one cause per field (no I/O).
+//! Validation as kube-apiserver does it: every kind's metadata, and DaemonSets as
+//! pkg/apis/apps/validation checks them (the parts the controller relies on); rejected writes
+//! answer 422 with one cause per field (no I/O).
 
 use serde_json::{Map, Value, json};
 
 use super::errors::ApiError;
+use super::meta_validation::metadata_causes;
 use super::resources::Resource;
 
 fn int_or_percent(value: Option<&Value>) -> Result<Option<(i64, bool)>, String> {
@@ -86,12 +88,25 @@ pub fn go_selector_json(selector: &Value) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
-/// apps/validation ValidateDaemonSet (the parts the controller relies on).
-pub fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), ApiError> {
+/// Any kind's validation: its metadata (`ValidateObjectMeta`, every kind) and, for a DaemonSet,
+/// its spec; all causes in one 422, as kube-apiserver aggregates them.
+pub fn validate(resource: &Resource, object: &Value) -> Result<(), ApiError> {
+    let mut causes = metadata_causes(object);
+    if resource.kind == "DaemonSet" {
+        causes.extend(daemon_set_causes(object));
+    }
+    if causes.is_empty() {
+        return Ok(());
+    }
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    Err(ApiError::invalid(resource, name, &causes))
+}
+
+/// apps/validation ValidateDaemonSet (the parts the controller relies on).
+fn daemon_set_causes(object: &Value) -> Vec<(String, String)> {
     let spec = object.get("spec").cloned().unwrap_or(Value::Null);
     let mut causes = selector_causes(&spec);
     causes.extend(template_causes(&spec));
@@ -106,11 +121,7 @@ pub fn validate_daemon_set(resource: &Resource, object: &Value) -> Result<(), Ap
     if spec.pointer("/updateStrategy/type").and_then(Value::as_str) == Some("RollingUpdate") {
         causes.extend(rolling_update_causes(&spec));
     }
-    if causes.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(resource, name, &causes))
-    }
+    causes
 }
 
 /// The selector is required, not empty, and matches the template's labels.
