@@ -2,15 +2,19 @@
 //! controller before any sync, at 1,000 and at 10,000 nodes. The ratio between the two sizes is the
 //! figure that matters: a change should cost the same whatever the fleet's size.
 //!
-//! Each event goes the way `controller::watch` takes it: the watch line's JSON decoded into a
-//! `DynamicObject` (as kube-runtime's watcher does), turned into the JSON value the store reads,
-//! then `Store::applied` (cache update, matcher checks, the DaemonSets it triggers, expectations).
+//! Each event goes the way `controller::watch` takes a pod or node: the watch line's JSON decoded
+//! into a `RawObject` (as kube-runtime's watcher does), whose JSON the store reads, then
+//! `Store::applied` (cache update, matcher checks, the DaemonSets it triggers, expectations).
+//! `pod_readiness_change_via_dynamic_object` is the way DaemonSets still go (and pods went before):
+//! decoded into a `DynamicObject`, then re-encoded as the JSON the store reads.
 //! `snapshot` is the start of a sync, which is linear in the fleet by nature, for comparison.
 //! Results and the command are in BENCHMARKS.md.
 
+use std::borrow::Cow;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use daemonroll::controller::raw::RawObject;
 use daemonroll::snapshot::ObjectKey;
 use daemonroll::store::{Expectations, Kind, Store};
 use kube::api::DynamicObject;
@@ -80,18 +84,34 @@ fn watch_line(object: &Value) -> Vec<u8> {
 }
 
 /// What the watch path does with one line: decode, re-read as JSON, apply.
-fn on_watch_line(store: &mut Store, expectations: &Expectations, kind: Kind, line: &[u8]) -> usize {
-    let Ok(event) = serde_json::from_slice::<kube::core::WatchEvent<DynamicObject>>(line) else {
+fn on_watch_line<K: Served>(store: &mut Store, expectations: &Expectations, kind: Kind, line: &[u8]) -> usize {
+    let Ok(event) = serde_json::from_slice::<kube::core::WatchEvent<K>>(line) else {
         return 0;
     };
     let kube::core::WatchEvent::Modified(object) = event else {
         return 0;
     };
-    let value = serde_json::to_value(&object).unwrap_or(Value::Null);
     store
-        .applied(kind, &value, expectations)
+        .applied(kind, &object.json(), expectations)
         .map(|triggered| triggered.now.len())
         .unwrap_or(0)
+}
+
+/// The JSON the store reads, as the controller's watch gets it from each object type.
+trait Served: serde::de::DeserializeOwned {
+    fn json(&self) -> Cow<'_, Value>;
+}
+
+impl Served for RawObject {
+    fn json(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(RawObject::json(self))
+    }
+}
+
+impl Served for DynamicObject {
+    fn json(&self) -> Cow<'_, Value> {
+        Cow::Owned(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
 }
 
 fn per_event(c: &mut Criterion) {
@@ -105,16 +125,25 @@ fn per_event(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("pod_readiness_change", count), |b| {
             b.iter(|| {
                 turn ^= 1;
-                on_watch_line(&mut store, &expectations, Kind::Pod, black_box(&pod_lines[turn]))
+                on_watch_line::<RawObject>(&mut store, &expectations, Kind::Pod, black_box(&pod_lines[turn]))
             })
         });
+        group.bench_function(
+            BenchmarkId::new("pod_readiness_change_via_dynamic_object", count),
+            |b| {
+                b.iter(|| {
+                    turn ^= 1;
+                    on_watch_line::<DynamicObject>(&mut store, &expectations, Kind::Pod, black_box(&pod_lines[turn]))
+                })
+            },
+        );
         let mut tainted = node(middle);
         tainted["spec"]["taints"] = json!([{"key": "example.com/maintenance", "effect": "NoSchedule"}]);
         let node_lines = [watch_line(&tainted), watch_line(&node(middle))];
         group.bench_function(BenchmarkId::new("node_taint_change", count), |b| {
             b.iter(|| {
                 turn ^= 1;
-                on_watch_line(&mut store, &expectations, Kind::Node, black_box(&node_lines[turn]))
+                on_watch_line::<RawObject>(&mut store, &expectations, Kind::Node, black_box(&node_lines[turn]))
             })
         });
         let value = pod(middle, true);

@@ -8,6 +8,7 @@
 
 pub mod metrics;
 mod options;
+pub mod raw;
 mod reconcile;
 mod run;
 mod triggers;

@@ -5,16 +5,21 @@
 //! deletion, so the store never keeps an object the API server no longer has; every DaemonSet of a
 //! re-list is triggered again once the Controller's store of DaemonSets shows the re-list.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::api::{Api, DynamicObject};
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::core::{DynamicResourceScope, Resource};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::{WatchStreamExt, watcher};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+use super::raw::RawObject;
 use super::{Controller, api_resource};
 use crate::executor::events::{DaemonSetEvent, daemon_set_reference};
 use crate::snapshot::ObjectKey;
@@ -26,17 +31,18 @@ impl Controller {
     pub fn start_watches(self: &Arc<Self>, client: &kube::Client) -> Vec<JoinHandle<()>> {
         Kind::ALL
             .into_iter()
-            .map(|kind| {
-                let writer = match kind {
-                    Kind::DaemonSet => self.daemon_set_writer.lock().take(),
-                    _ => None,
-                };
-                tokio::spawn(Arc::clone(self).watch(client.clone(), kind, writer))
+            .map(|kind| match kind {
+                // kube-runtime's Controller reads DaemonSets from a reflector of DynamicObjects.
+                Kind::DaemonSet => {
+                    let writer = self.daemon_set_writer.lock().take();
+                    tokio::spawn(Arc::clone(self).watch::<DynamicObject>(client.clone(), kind, writer))
+                }
+                _ => tokio::spawn(Arc::clone(self).watch::<RawObject>(client.clone(), kind, None)),
             })
             .collect()
     }
 
-    fn api(&self, client: kube::Client, kind: Kind) -> Api<DynamicObject> {
+    fn api<K: Served>(&self, client: kube::Client, kind: Kind) -> Api<K> {
         let resource = api_resource(kind);
         match &self.options.namespace {
             Some(namespace) if kind.is_namespaced() => Api::namespaced_with(client, namespace, &resource),
@@ -44,7 +50,7 @@ impl Controller {
         }
     }
 
-    async fn watch(self: Arc<Self>, client: kube::Client, kind: Kind, mut writer: Option<Writer<DynamicObject>>) {
+    async fn watch<K: Served>(self: Arc<Self>, client: kube::Client, kind: Kind, mut writer: Option<Writer<K>>) {
         let mut config = watcher::Config::default();
         if kind == Kind::DaemonSet {
             config.label_selector = self.options.selector.clone();
@@ -66,7 +72,7 @@ impl Controller {
             match event {
                 watcher::Event::Init => listed = Some(HashSet::new()),
                 watcher::Event::InitApply(object) => {
-                    let value = to_value(&object);
+                    let value = object.served_json();
                     if let Some(listed) = &mut listed {
                         listed.insert(kind.key(&value));
                     }
@@ -90,8 +96,8 @@ impl Controller {
                         tracing::info!(kind = kind.name(), "store synced");
                     }
                 }
-                watcher::Event::Apply(object) => self.on_applied(kind, &to_value(&object)),
-                watcher::Event::Delete(object) => self.on_deleted(kind, &kind.key(&to_value(&object))),
+                watcher::Event::Apply(object) => self.on_applied(kind, &object.served_json()),
+                watcher::Event::Delete(object) => self.on_deleted(kind, &kind.key(&object.served_json())),
             }
         }
     }
@@ -135,7 +141,28 @@ impl Controller {
     }
 }
 
-/// The object as the JSON the API server served (a DynamicObject always serializes).
-fn to_value(object: &DynamicObject) -> Value {
-    serde_json::to_value(object).unwrap_or(Value::Null)
+/// An object type a watch decodes into, read by the store as the JSON the API server served.
+trait Served:
+    Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    fn served_json(&self) -> Cow<'_, Value>;
+}
+
+impl Served for RawObject {
+    fn served_json(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(self.json())
+    }
+}
+
+impl Served for DynamicObject {
+    /// A DynamicObject always serializes.
+    fn served_json(&self) -> Cow<'_, Value> {
+        Cow::Owned(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
 }
