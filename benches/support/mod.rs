@@ -63,7 +63,7 @@ pub fn daemon_set(affinity: Option<Value>, image: &str) -> DaemonSetView {
     }
 }
 
-pub fn nodes(count: usize) -> Arc<[NodeView]> {
+pub fn nodes(count: usize) -> Arc<Vec<NodeView>> {
     (0..count)
         .map(|i| NodeView {
             name: format!("node-{i}").into(),
@@ -81,7 +81,7 @@ pub fn nodes(count: usize) -> Arc<[NodeView]> {
 }
 
 /// Nodes as the snapshot builders provide them: sorted by name.
-pub fn sorted_nodes(count: usize) -> Arc<[NodeView]> {
+pub fn sorted_nodes(count: usize) -> Arc<Vec<NodeView>> {
     let mut list = nodes(count).to_vec();
     list.sort_by(|a, b| a.name.cmp(&b.name));
     list.into()

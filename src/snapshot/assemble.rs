@@ -31,7 +31,7 @@ impl Snapshot {
     /// come already ordered, as the store's per-owner index yields them.
     pub fn assemble<'p>(
         daemon_set: DaemonSetView,
-        nodes: Arc<[NodeView]>,
+        nodes: Arc<Vec<NodeView>>,
         namespace_pods: impl IntoIterator<Item = &'p Arc<PodView>>,
         revisions: Vec<RevisionView>,
         now: Timestamp,

@@ -132,7 +132,7 @@ impl Dump {
 
     /// One Snapshot per DaemonSet, in namespace/name order, sharing one node list.
     pub fn snapshots(&self, now: Timestamp) -> Vec<Snapshot> {
-        let nodes: Arc<[NodeView]> = Arc::from(self.nodes.clone());
+        let nodes = Arc::new(self.nodes.clone());
         self.daemon_sets
             .iter()
             .map(|daemon_set| {

@@ -43,7 +43,7 @@ pub struct Snapshot {
     pub daemon_set: DaemonSetView,
     /// Every Node in the cluster (the node lister's view). Order does not change the plan; `assemble`
     /// keeps them sorted by name, which spares the planner a sort.
-    pub nodes: Arc<[NodeView]>,
+    pub nodes: Arc<Vec<NodeView>>,
     /// Coexist mode: when daemonroll deleted the pod of each node whose replacement by
     /// kube-controller-manager it still waits for (kept by the controller, in memory).
     pub awaiting_recreate: BTreeMap<String, Timestamp>,

@@ -35,9 +35,9 @@ type PodsInOrder = BTreeMap<PodOrder, Arc<PodView>>;
 #[derive(Default)]
 pub struct Cache {
     daemon_sets: BTreeMap<ObjectKey, Arc<DaemonSetView>>,
-    nodes: BTreeMap<String, NodeView>,
-    /// Rebuilt on the first Snapshot after a node change.
-    node_list: Option<Arc<[NodeView]>>,
+    /// Sorted by name, each name once, as a Snapshot takes them: shared with the Snapshots of
+    /// syncs in flight (a change while one runs copies the list once), never kept twice.
+    nodes: Arc<Vec<NodeView>>,
     /// Where each pod is indexed, to find its entry on update and delete.
     pod_places: HashMap<ObjectKey, (PodIndex, PodOrder)>,
     /// Controller uid → its pods.
@@ -59,8 +59,11 @@ impl Cache {
             }
             Kind::Node => {
                 let view = node_from_json(object)?;
-                self.nodes.insert(view.name.to_string(), view);
-                self.node_list = None;
+                let nodes = Arc::make_mut(&mut self.nodes);
+                match nodes.binary_search_by(|node| node.name.as_str().cmp(&view.name)) {
+                    Ok(index) => nodes[index] = view,
+                    Err(index) => nodes.insert(index, view),
+                }
             }
             Kind::Pod => {
                 let view = pod_from_json(object)?;
@@ -92,8 +95,8 @@ impl Cache {
                 self.daemon_sets.remove(key);
             }
             Kind::Node => {
-                if self.nodes.remove(&key.name).is_some() {
-                    self.node_list = None;
+                if let Some(index) = self.node_index(&key.name) {
+                    Arc::make_mut(&mut self.nodes).remove(index);
                 }
             }
             Kind::Pod => self.remove_pod(key),
@@ -139,7 +142,11 @@ impl Cache {
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeView> {
-        self.nodes.get(name)
+        self.node_index(name).map(|index| &self.nodes[index])
+    }
+
+    fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.binary_search_by(|node| node.name.as_str().cmp(name)).ok()
     }
 
     pub fn revision(&self, key: &ObjectKey) -> Option<&RevisionView> {
@@ -150,7 +157,11 @@ impl Cache {
     pub fn keys(&self, kind: Kind) -> Vec<ObjectKey> {
         match kind {
             Kind::DaemonSet => self.daemon_sets.keys().cloned().collect(),
-            Kind::Node => self.nodes.keys().map(|name| ObjectKey::new("", name)).collect(),
+            Kind::Node => self
+                .nodes
+                .iter()
+                .map(|node| ObjectKey::new("", node.name.as_str()))
+                .collect(),
             Kind::Pod => self.pod_places.keys().cloned().collect(),
             Kind::ControllerRevision => self
                 .revisions
@@ -168,18 +179,10 @@ impl Cache {
         self.daemon_sets.keys()
     }
 
-    fn node_list(&mut self) -> Arc<[NodeView]> {
-        let nodes = &self.nodes;
-        let list = self
-            .node_list
-            .get_or_insert_with(|| nodes.values().cloned().collect::<Vec<_>>().into());
-        Arc::clone(list)
-    }
-
     /// The Snapshot one sync of the DaemonSet `key` decides from, or None if it is not cached.
-    pub fn snapshot(&mut self, key: &ObjectKey, now: Timestamp) -> Option<Snapshot> {
+    pub fn snapshot(&self, key: &ObjectKey, now: Timestamp) -> Option<Snapshot> {
         let daemon_set = self.daemon_set(key)?;
-        let nodes = self.node_list();
+        let nodes = Arc::clone(&self.nodes);
         let controlled = self.controlled.get(daemon_set.uid.as_str());
         let orphans = self.orphans.get(&key.namespace);
         let candidates = controlled.into_iter().chain(orphans).flat_map(BTreeMap::values);
@@ -264,6 +267,34 @@ mod tests {
         assert_eq!(cache.snapshot(&key("ns", "a"), now()).expect("cached").nodes.len(), 2);
         cache.delete(Kind::DaemonSet, &key("ns", "a"));
         assert!(cache.snapshot(&key("ns", "a"), now()).is_none());
+    }
+
+    #[test]
+    fn nodes_stay_sorted_once_each_and_a_snapshot_in_flight_keeps_the_nodes_it_was_taken_with() {
+        let mut cache = Cache::default();
+        let ds = json!({"metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
+                        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}}}});
+        cache.apply(Kind::DaemonSet, &ds).expect("valid");
+        let node = |name: &str, zone: &str| json!({"metadata": {"name": name, "labels": {"zone": zone}}});
+        for name in ["n3", "n1", "n2"] {
+            cache.apply(Kind::Node, &node(name, "a")).expect("valid");
+        }
+        let before = cache.snapshot(&key("ns", "a"), now()).expect("cached");
+        cache.apply(Kind::Node, &node("n2", "b")).expect("valid");
+        cache.delete(Kind::Node, &key("", "n1"));
+        cache.apply(Kind::Node, &node("n0", "a")).expect("valid");
+        let after = cache.snapshot(&key("ns", "a"), now()).expect("cached");
+        let listed = |snapshot: &Snapshot| {
+            snapshot
+                .nodes
+                .iter()
+                .map(|node| format!("{}:{}", node.name, node.labels.get("zone").unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed(&before), ["n1:a", "n2:a", "n3:a"]);
+        assert_eq!(listed(&after), ["n0:a", "n2:b", "n3:a"]);
+        assert_eq!(cache.node("n2").map(|node| node.labels.get("zone")), Some(Some("b")));
+        assert!(cache.node("n1").is_none());
     }
 
     #[test]
