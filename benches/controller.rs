@@ -10,11 +10,10 @@
 //! `snapshot` is the start of a sync, which is linear in the fleet by nature, for comparison.
 //! Results and the command are in BENCHMARKS.md.
 
-use std::borrow::Cow;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use daemonroll::controller::raw::RawObject;
+use daemonroll::controller::raw::{RawObject, Served};
 use daemonroll::snapshot::ObjectKey;
 use daemonroll::store::{Expectations, Kind, Store};
 use kube::api::DynamicObject;
@@ -92,26 +91,9 @@ fn on_watch_line<K: Served>(store: &mut Store, expectations: &Expectations, kind
         return 0;
     };
     store
-        .applied(kind, &object.json(), expectations)
+        .applied(kind, &object.served_json(), expectations)
         .map(|triggered| triggered.now.len())
         .unwrap_or(0)
-}
-
-/// The JSON the store reads, as the controller's watch gets it from each object type.
-trait Served: serde::de::DeserializeOwned {
-    fn json(&self) -> Cow<'_, Value>;
-}
-
-impl Served for RawObject {
-    fn json(&self) -> Cow<'_, Value> {
-        Cow::Borrowed(RawObject::json(self))
-    }
-}
-
-impl Served for DynamicObject {
-    fn json(&self) -> Cow<'_, Value> {
-        Cow::Owned(serde_json::to_value(self).unwrap_or(Value::Null))
-    }
 }
 
 fn per_event(c: &mut Criterion) {

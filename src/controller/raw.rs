@@ -3,10 +3,12 @@
 //! re-encoding it as JSON did the work twice. BENCHMARKS.md ("Per-event cost") has the figures.
 
 use std::borrow::Cow;
+use std::fmt::Debug;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ApiResource, DynamicObject};
 use kube::core::{DynamicResourceScope, Resource};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -74,6 +76,32 @@ impl Resource for RawObject {
 
     fn meta_mut(&mut self) -> &mut ObjectMeta {
         &mut self.metadata
+    }
+}
+
+/// An object type a watch decodes into, read by the store as the JSON the API server served.
+pub trait Served:
+    Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    fn served_json(&self) -> Cow<'_, Value>;
+}
+
+impl Served for RawObject {
+    fn served_json(&self) -> Cow<'_, Value> {
+        Cow::Borrowed(self.json())
+    }
+}
+
+impl Served for DynamicObject {
+    /// A DynamicObject always serializes.
+    fn served_json(&self) -> Cow<'_, Value> {
+        Cow::Owned(serde_json::to_value(self).unwrap_or(Value::Null))
     }
 }
 

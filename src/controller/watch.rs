@@ -5,21 +5,17 @@
 //! deletion, so the store never keeps an object the API server no longer has; every DaemonSet of a
 //! re-list is triggered again once the Controller's store of DaemonSets shows the re-list.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt::Debug;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
-use kube::core::{DynamicResourceScope, Resource};
+use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::{WatchStreamExt, watcher};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use super::raw::RawObject;
+use super::raw::{RawObject, Served};
 use super::{Controller, api_resource};
 use crate::executor::events::{DaemonSetEvent, daemon_set_reference};
 use crate::snapshot::ObjectKey;
@@ -138,31 +134,5 @@ impl Controller {
             self.forget(key);
         }
         self.triggers.send(triggered);
-    }
-}
-
-/// An object type a watch decodes into, read by the store as the JSON the API server served.
-trait Served:
-    Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
-    + Clone
-    + DeserializeOwned
-    + Debug
-    + Send
-    + Sync
-    + 'static
-{
-    fn served_json(&self) -> Cow<'_, Value>;
-}
-
-impl Served for RawObject {
-    fn served_json(&self) -> Cow<'_, Value> {
-        Cow::Borrowed(self.json())
-    }
-}
-
-impl Served for DynamicObject {
-    /// A DynamicObject always serializes.
-    fn served_json(&self) -> Cow<'_, Value> {
-        Cow::Owned(serde_json::to_value(self).unwrap_or(Value::Null))
     }
 }
