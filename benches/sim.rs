@@ -1,5 +1,7 @@
 //! End-to-end simulator benchmarks over HTTP with kube-rs; results are in BENCHMARKS.md.
-//! Run: `cargo bench --bench sim` (prints one line per measurement).
+//! Run: `cargo bench --bench sim` (prints one line per measurement). With `-- --stop-at-5k` it
+//! stops after the figures for 5,000 nodes + 5,000 pods, so that a heap profile of the bench
+//! (`heaptrack target/release/deps/sim-<hash> --stop-at-5k`) shows the store at that size.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -147,6 +149,9 @@ async fn main() {
         "RSS with 5,000 nodes + 5,000 pods (timeline included): {:.0} MiB (empty simulator: {baseline:.0} MiB)",
         rss_mib()
     );
+    if std::env::args().any(|arg| arg == "--stop-at-5k") {
+        return;
+    }
 
     // Watch fan-out: 4 watchers, 1,000 pod updates; time until every watcher has seen all of them.
     let version = pods
