@@ -83,18 +83,37 @@ struct Inner {
     log: VecDeque<Arc<Event>>,
     /// Watches may resume from any resourceVersion ≥ this; older ones get 410 Expired.
     oldest_resumable: u64,
-    timeline: Vec<WriteRecord>,
+    timeline: VecDeque<WriteRecord>,
 }
 
 /// How many events a watch may resume across; older resourceVersions are compacted.
 pub const DEFAULT_LOG_CAPACITY: usize = 200_000;
+
+/// How much history the store keeps besides the objects themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Events a watch may resume across (at least 1); older resourceVersions answer 410 Expired.
+    pub watch_log: usize,
+    /// Writes the timeline keeps, the oldest dropped first; None keeps every write (tests and
+    /// benchmarks replay whole runs).
+    pub timeline: Option<usize>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            watch_log: DEFAULT_LOG_CAPACITY,
+            timeline: None,
+        }
+    }
+}
 
 pub struct Store {
     /// Never poisoned: a write's `change` runs before anything is modified, so a panic in it leaves
     /// the data as it was.
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
-    log_capacity: usize,
+    retention: Retention,
 }
 
 /// What a new watch starts from, taken atomically with its subscription.
@@ -114,12 +133,12 @@ pub fn now_rfc3339() -> String {
 
 impl Default for Store {
     fn default() -> Self {
-        Store::new(DEFAULT_LOG_CAPACITY)
+        Store::new(Retention::default())
     }
 }
 
 impl Store {
-    pub fn new(log_capacity: usize) -> Self {
+    pub fn new(retention: Retention) -> Self {
         let (events, _) = broadcast::channel(65_536);
         Store {
             inner: Mutex::new(Inner {
@@ -128,10 +147,13 @@ impl Store {
                 dependents: HashMap::new(),
                 log: VecDeque::new(),
                 oldest_resumable: 1000,
-                timeline: Vec::new(),
+                timeline: VecDeque::new(),
             }),
             events,
-            log_capacity: log_capacity.max(1),
+            retention: Retention {
+                watch_log: retention.watch_log.max(1),
+                ..retention
+            },
         }
     }
 
@@ -236,7 +258,7 @@ impl Store {
         verb: &str,
     ) {
         let resource_version = inner.resource_version;
-        inner.timeline.push(WriteRecord {
+        inner.timeline.push_back(WriteRecord {
             resource_version,
             actor: actor.to_string(),
             verb: verb.to_string(),
@@ -254,7 +276,14 @@ impl Store {
             object,
         });
         inner.log.push_back(Arc::clone(&event));
-        while inner.log.len() > self.log_capacity {
+        if self
+            .retention
+            .timeline
+            .is_some_and(|capacity| inner.timeline.len() > capacity)
+        {
+            inner.timeline.pop_front();
+        }
+        while inner.log.len() > self.retention.watch_log {
             if let Some(dropped) = inner.log.pop_front() {
                 inner.oldest_resumable = dropped.resource_version;
             }
@@ -307,9 +336,9 @@ impl Store {
         self.events.subscribe()
     }
 
-    /// Every write so far, oldest first.
+    /// Every write so far, oldest first (the newest `Retention::timeline` of them when bounded).
     pub fn timeline(&self) -> Vec<WriteRecord> {
-        self.inner.lock().timeline.clone()
+        self.inner.lock().timeline.iter().cloned().collect()
     }
 
     /// Objects whose ownerReferences name `owner_uid`, in their storage resource's form.
@@ -487,6 +516,22 @@ mod tests {
                 .get(pods(), "default", "a")
                 .map(|p| p["metadata"]["resourceVersion"].clone()),
             Some(json!("1001"))
+        );
+    }
+
+    #[test]
+    fn a_bounded_timeline_keeps_the_newest_writes_and_every_object() {
+        let store = Store::new(Retention {
+            timeline: Some(2),
+            ..Retention::default()
+        });
+        for name in ["a", "b", "c"] {
+            put(&store, pod(name, &[]));
+        }
+        let written: Vec<String> = store.timeline().iter().map(|record| record.name.clone()).collect();
+        assert_eq!(
+            (written, store.count(pods(), None)),
+            (vec!["b".to_string(), "c".to_string()], 3)
         );
     }
 
