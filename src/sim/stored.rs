@@ -4,7 +4,8 @@
 //! Why text: a pod of 3 KB of JSON is about 26 KB as a `serde_json::Value` tree (every small
 //! object is a B-tree node with room for 11 entries), and the store keeps every version of every
 //! object. As text, a version costs its JSON and a few short strings; GET, LIST and watches write
-//! the text out as it is.
+//! the text out as it is. Numbers parse back to the values written: serde_json's
+//! `float_roundtrip` is on (Cargo.toml); without it some floats come back one unit off.
 
 use std::fmt;
 
@@ -190,6 +191,14 @@ mod tests {
         let stored = StoredObject::encode(&pod).map_err(|e| e.to_string());
         let stored = stored.as_ref().map(StoredObject::value);
         assert_eq!(stored, Ok(pod));
+    }
+
+    #[test]
+    fn a_number_parses_back_to_the_same_number() {
+        // Without serde_json's `float_roundtrip` these two parse back one unit in the last place off.
+        let object = json!({"spec": {"large": 2.017351698988807e285, "small": -5.181469492581746e-160, "count": 3}});
+        let stored = StoredObject::encode(&object).map(|stored| stored.value());
+        assert_eq!(stored.map_err(|error| error.to_string()), Ok(object));
     }
 
     #[test]
