@@ -35,7 +35,7 @@ async fn timeline(State(state): State<AppState>) -> Response {
         .map(|w| {
             json!({"resourceVersion": w.resource_version, "actor": w.actor, "verb": w.verb, "event": w.event.as_str(),
                    "kind": w.kind, "namespace": w.namespace, "name": w.name, "time": w.time.to_rfc3339(),
-                   "ready": ready_condition_true(&w.object)})
+                   "ready": ready_condition_true(&w.object.value())})
         })
         .collect();
     json_response(StatusCode::OK, &json!({"writes": writes}))
@@ -69,8 +69,8 @@ async fn add_node(State(state): State<AppState>, body: Bytes) -> Response {
     let Some(name) = request.get("name").and_then(Value::as_str) else {
         return error_response(&ApiError::bad_request("expected {\"name\": \"node-…\"}"));
     };
-    let (existing, _) = state.store.list(resources::builtin("", "nodes"), None);
-    match state.fleet.add_node(name, existing.len() + 1) {
+    let existing = state.store.count(resources::builtin("", "nodes"), None);
+    match state.fleet.add_node(name, existing + 1) {
         Ok(()) => json_response(StatusCode::CREATED, &json!({"node": name})),
         Err(error) => error_response(&error),
     }

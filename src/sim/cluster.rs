@@ -18,7 +18,7 @@ use super::requests::RequestJournal;
 use super::resources::{self, Resource};
 use super::server::router;
 use super::state::AppState;
-use super::store::{Store, now_rfc3339};
+use super::store::{Retention, Store, now_rfc3339};
 
 /// How to start a simulated cluster.
 #[derive(Clone, Debug)]
@@ -31,6 +31,10 @@ pub struct SimConfig {
     pub seed: u64,
     /// Scheduler, kubelets and node lifecycle: how fast pods become Ready, which images misbehave.
     pub fleet: FleetConfig,
+    /// Writes the timeline keeps and requests the request journal keeps, the oldest dropped
+    /// first; None keeps all (tests replay whole runs). The watch log is bounded apart
+    /// (`store::DEFAULT_LOG_CAPACITY`).
+    pub history: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -40,6 +44,7 @@ impl Default for SimConfig {
             port: 0,
             seed: 1,
             fleet: FleetConfig::default(),
+            history: None,
         }
     }
 }
@@ -186,7 +191,10 @@ impl Simulator {
             port: config.port,
             source,
         })?;
-        let store = Arc::new(Store::default());
+        let store = Arc::new(Store::new(Retention {
+            timeline: config.history,
+            ..Retention::default()
+        }));
         for namespace in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             create(
                 &store,
@@ -203,7 +211,7 @@ impl Simulator {
         let (fleet, fleet_task) = Fleet::spawn(Arc::clone(&store), config.fleet.clone());
         let faults = Arc::new(Faults::new(config.seed));
         let access = Arc::new(super::access::AccessLog::default());
-        let requests = Arc::new(RequestJournal::default());
+        let requests = Arc::new(RequestJournal::bounded(config.history));
         let state = AppState {
             store: Arc::clone(&store),
             access: Arc::clone(&access),

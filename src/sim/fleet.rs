@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use super::errors::ApiError;
 use super::resources::{self, Resource};
 use super::scheduling::{evicted_by, misfit};
-use super::store::{EventType, Store, now_rfc3339};
+use super::store::{Event, EventType, Store, now_rfc3339};
 
 /// What pods of a given image do once started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,7 +144,7 @@ async fn run(fleet: Fleet) {
         };
         tokio::select! {
             received = events.recv() => match received {
-                Ok(event) => runner.on_event(event.resource, event.event_type, &event.object),
+                Ok(event) => runner.on_event(&event),
                 // Missed events: look at everything again.
                 Err(broadcast::error::RecvError::Lagged(_)) => runner.sweep(),
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -170,15 +170,16 @@ impl Runner {
         }
     }
 
-    fn on_event(&mut self, resource: &'static Resource, event_type: EventType, object: &Value) {
-        match (resource.kind, event_type) {
+    fn on_event(&mut self, event: &Event) {
+        let object = &event.object;
+        match (event.resource.kind, event.event_type) {
             ("Pod", EventType::Deleted) => {
-                self.pending.remove(text(object, "/metadata/uid"));
-                self.unschedulable.remove(text(object, "/metadata/uid"));
+                self.pending.remove(object.uid());
+                self.unschedulable.remove(object.uid());
             }
-            ("Pod", _) => self.on_pod(object),
-            ("Node", EventType::Deleted) => self.collect_pods_of(text(object, "/metadata/name")),
-            ("Node", _) => self.on_node(object),
+            ("Pod", _) => self.on_pod(&object.value()),
+            ("Node", EventType::Deleted) => self.collect_pods_of(object.name()),
+            ("Node", _) => self.on_node(&object.value()),
             _ => {}
         }
     }
@@ -303,7 +304,7 @@ impl Runner {
                     .filter_map(|node| misfit(pod, node))
                     .next()
                     .unwrap_or_else(|| "the node the pod is pinned to does not exist".into());
-                let total = self.store().list(nodes(), None).0.len();
+                let total = self.store().count(nodes(), None);
                 let message = format!("0/{total} nodes are available: {why}.");
                 let _ = self.store().write(pods(), namespace, name, "sim-scheduler", "status", |current, _| {
                     let mut pending = current.cloned().ok_or_else(|| ApiError::not_found(pods(), name))?;
@@ -367,9 +368,9 @@ impl Runner {
             }
         }
         let node_name = text(node, "/metadata/name");
-        let (all_pods, _) = self.store().list(pods(), None);
         let ready = ready_condition_true(node);
-        for pod in all_pods.iter().filter(|p| text(p, "/spec/nodeName") == node_name) {
+        for pod in self.pods_on(node_name) {
+            let pod = &pod;
             let namespace = text(pod, "/metadata/namespace").to_string();
             let name = text(pod, "/metadata/name").to_string();
             if pod.pointer("/metadata/deletionTimestamp").is_some() {
@@ -422,11 +423,20 @@ impl Runner {
         }
     }
 
+    /// The pods bound to `node_name`, parsed; the others are skipped unparsed.
+    fn pods_on(&self, node_name: &str) -> Vec<Value> {
+        let (all_pods, _) = self.store().list_stored(pods(), None);
+        all_pods
+            .iter()
+            .filter(|pod| pod.node_name() == node_name)
+            .map(|pod| pod.value())
+            .collect()
+    }
+
     fn collect_pods_of(&mut self, node_name: &str) {
-        let (all_pods, _) = self.store().list(pods(), None);
-        for pod in all_pods.iter().filter(|p| text(p, "/spec/nodeName") == node_name) {
-            let namespace = text(pod, "/metadata/namespace").to_string();
-            let name = text(pod, "/metadata/name").to_string();
+        for pod in self.pods_on(node_name) {
+            let namespace = text(&pod, "/metadata/namespace").to_string();
+            let name = text(&pod, "/metadata/name").to_string();
             let _ = self
                 .store()
                 .write(pods(), &namespace, &name, "sim-pod-gc", "delete", |current, _| {

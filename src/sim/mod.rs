@@ -26,6 +26,7 @@ pub mod selectors;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod stored;
 pub mod table;
 mod validation;
 mod verbs;

@@ -6,6 +6,8 @@
 //! server checks against the stored object), and when a client's watch was answered 410 Expired,
 //! so that its view of the cluster froze until it listed again.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Deserialize;
@@ -114,16 +116,30 @@ fn preconditions(verb: &str, body: &[u8]) -> (Option<String>, Option<String>) {
 /// The journal, in arrival order.
 #[derive(Debug, Default)]
 pub struct RequestJournal {
-    entries: Mutex<Vec<RequestRecord>>,
+    entries: Mutex<VecDeque<RequestRecord>>,
+    /// Requests kept, the oldest dropped first; None keeps every request.
+    capacity: Option<usize>,
 }
 
 impl RequestJournal {
+    /// A journal of the newest `capacity` requests (None: all of them).
+    pub fn bounded(capacity: Option<usize>) -> RequestJournal {
+        RequestJournal {
+            entries: Mutex::default(),
+            capacity,
+        }
+    }
+
     pub fn record(&self, request: RequestRecord) {
-        self.entries.lock().push(request);
+        let mut entries = self.entries.lock();
+        entries.push_back(request);
+        if self.capacity.is_some_and(|capacity| entries.len() > capacity) {
+            entries.pop_front();
+        }
     }
 
     pub fn entries(&self) -> Vec<RequestRecord> {
-        self.entries.lock().clone()
+        self.entries.lock().iter().cloned().collect()
     }
 }
 
@@ -147,6 +163,16 @@ mod tests {
             r#"{"metadata":{"name":"p","resourceVersion":"1042"},"spec":{}}"#,
         );
         assert_eq!((update.uid, update.resource_version.as_deref()), (None, Some("1042")));
+    }
+
+    #[test]
+    fn a_bounded_journal_keeps_the_newest_requests() {
+        let journal = RequestJournal::bounded(Some(2));
+        for verb in ["get", "list", "watch"] {
+            journal.record(request(verb, ""));
+        }
+        let verbs: Vec<&str> = journal.entries().iter().map(|record| record.verb).collect();
+        assert_eq!(verbs, ["list", "watch"]);
     }
 
     #[test]

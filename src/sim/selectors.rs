@@ -73,6 +73,11 @@ impl LabelQuery {
         Ok(LabelQuery(terms))
     }
 
+    /// Whether every object matches (no terms).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// `labels` is the object's `metadata.labels` (absent = no labels).
     pub fn matches(&self, labels: Option<&Value>) -> bool {
         let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
@@ -109,6 +114,11 @@ impl FieldQuery {
             ));
         }
         Ok(FieldQuery(terms))
+    }
+
+    /// Whether every object matches (no terms).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub fn matches(&self, object: &Value) -> bool {

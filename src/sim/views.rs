@@ -4,11 +4,12 @@
 //! and out; so does the store here: objects are kept in the storage resource's form, and every
 //! read, watch and write of a view converts.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
 use super::resources::{self, Resource};
+use super::stored::StoredObject;
 
 /// The resource whose objects `resource` serves: itself, or core/v1 Events for events.k8s.io/v1.
 pub fn storage(resource: &'static Resource) -> &'static Resource {
@@ -23,12 +24,26 @@ fn is_events_k8s_io(resource: &Resource) -> bool {
     resource.group == "events.k8s.io" && resource.plural == "events"
 }
 
-/// A stored object as `resource` serves it (the same Arc when `resource` is its own storage).
-pub fn to_view(resource: &'static Resource, stored: &Arc<Value>) -> Arc<Value> {
-    if !is_events_k8s_io(resource) {
-        return Arc::clone(stored);
+/// Whether `resource` serves its stored objects as they are stored.
+pub fn is_own_storage(resource: &'static Resource) -> bool {
+    !is_events_k8s_io(resource)
+}
+
+/// A stored object's JSON text as `resource` serves it: the stored text itself, unless it is a view.
+pub fn view_json<'s>(resource: &'static Resource, stored: &'s StoredObject) -> Cow<'s, str> {
+    if is_own_storage(resource) {
+        Cow::Borrowed(stored.json())
+    } else {
+        Cow::Owned(to_view(resource, stored.value()).to_string())
     }
-    let mut view = (**stored).clone();
+}
+
+/// A stored object (storage form) as `resource` serves it (unchanged when `resource` is its own storage).
+pub fn to_view(resource: &'static Resource, stored: Value) -> Value {
+    if is_own_storage(resource) {
+        return stored;
+    }
+    let mut view = stored;
     if let Value::Object(fields) = &mut view {
         convert(fields, resource, |(core, events)| (core, events));
         for field in OMITTED_FROM_EVENTS_K8S_IO_WHEN_UNSET {
@@ -37,7 +52,7 @@ pub fn to_view(resource: &'static Resource, stored: &Arc<Value>) -> Arc<Value> {
             }
         }
     }
-    Arc::new(view)
+    view
 }
 
 /// An object written through `resource`, in its storage resource's form.
@@ -136,9 +151,9 @@ mod tests {
 
     #[test]
     fn a_core_event_reads_under_events_k8s_io_with_the_upstream_field_names() {
-        let view = to_view(events_k8s_io(), &Arc::new(core_event()));
+        let view = to_view(events_k8s_io(), core_event());
         assert_eq!(
-            *view,
+            view,
             json!({
                 "apiVersion": "events.k8s.io/v1", "kind": "Event",
                 "metadata": {"name": "agent.1", "namespace": "default"},
@@ -156,17 +171,18 @@ mod tests {
 
     #[test]
     fn converting_to_the_view_and_back_is_lossless() {
-        let stored = Arc::new(core_event());
-        let view = to_view(events_k8s_io(), &stored);
-        assert_eq!(to_storage(events_k8s_io(), (*view).clone()), *stored);
+        let stored = core_event();
+        let view = to_view(events_k8s_io(), stored.clone());
+        assert_eq!(to_storage(events_k8s_io(), view), stored);
     }
 
     #[test]
     fn resources_that_are_their_own_storage_are_served_as_stored() {
         let pods = resources::builtin("", "pods");
-        let stored = Arc::new(json!({"apiVersion": "v1", "kind": "Pod", "message": "kept"}));
-        assert!(Arc::ptr_eq(&to_view(pods, &stored), &stored));
-        assert_eq!(to_storage(pods, (*stored).clone()), *stored);
+        let stored = json!({"apiVersion": "v1", "kind": "Pod", "message": "kept"});
+        assert_eq!(to_view(pods, stored.clone()), stored);
+        assert_eq!(to_storage(pods, stored.clone()), stored);
         assert!(std::ptr::eq(storage(pods), pods));
+        assert!(is_own_storage(pods) && !is_own_storage(events_k8s_io()));
     }
 }

@@ -19,6 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::resources::Resource;
 use super::selectors::{FieldQuery, LabelQuery};
 use super::store::{Event, EventType, Store, WatchStart};
+use super::stored::StoredObject;
 use super::table;
 use super::views;
 
@@ -35,32 +36,51 @@ pub struct WatchRequest {
 }
 
 impl WatchRequest {
-    fn matches(&self, object: &Value) -> bool {
+    /// `stored` as this watch sends it, parsed only when the selectors, a Table or a view need
+    /// the tree; otherwise the stored text is sent as it is.
+    fn prepare<'s>(&self, stored: &'s StoredObject) -> Prepared<'s> {
+        let parse =
+            self.table || !self.labels.is_empty() || !self.fields.is_empty() || !views::is_own_storage(self.resource);
+        Prepared {
+            stored,
+            object: parse.then(|| views::to_view(self.resource, stored.value())),
+        }
+    }
+
+    fn matches(&self, prepared: &Prepared<'_>) -> bool {
         let in_namespace = self
             .namespace
             .as_deref()
-            .is_none_or(|ns| object.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns));
-        in_namespace && self.labels.matches(object.pointer("/metadata/labels")) && self.fields.matches(object)
+            .is_none_or(|ns| prepared.stored.namespace() == ns);
+        in_namespace
+            && prepared.object.as_ref().is_none_or(|object| {
+                self.labels.matches(object.pointer("/metadata/labels")) && self.fields.matches(object)
+            })
     }
 
-    fn encode(&self, event_type: &str, object: &Value, resource_version: u64) -> Bytes {
-        let object = if self.table {
-            table::table(self.resource, &[object], resource_version, false, chrono::Utc::now())
-        } else {
-            object.clone()
-        };
-        let mut line = json!({"type": event_type, "object": object}).to_string();
-        line.push('\n');
+    /// One line of the stream: `{"type":…,"object":…}` and a newline.
+    fn encode(&self, event_type: &str, prepared: &Prepared<'_>, resource_version: u64) -> Bytes {
+        let stored = prepared.stored.json();
+        let mut line = String::with_capacity(stored.len() + 40);
+        line.push_str("{\"type\":\"");
+        line.push_str(event_type);
+        line.push_str("\",\"object\":");
+        match &prepared.object {
+            Some(object) if self.table => line.push_str(
+                &table::table(self.resource, &[object], resource_version, false, chrono::Utc::now()).to_string(),
+            ),
+            Some(view) if !views::is_own_storage(self.resource) => line.push_str(&view.to_string()),
+            _ => line.push_str(stored),
+        }
+        line.push_str("}\n");
         Bytes::from(line)
     }
 }
 
-fn uid(object: &Value) -> String {
-    object
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+/// A stored object on its way to one watch: the tree only if the watch needs it.
+struct Prepared<'s> {
+    stored: &'s StoredObject,
+    object: Option<Value>,
 }
 
 /// The body stream of a watch response.
@@ -84,13 +104,22 @@ async fn run(store: Arc<Store>, request: WatchRequest, start: WatchStart, sender
     let mut matched: HashSet<String> = HashSet::new();
     if initial.is_empty() {
         // Resuming: objects that match now are taken as known, so changes to them arrive as MODIFIED.
-        let (current, _) = store.list(request.resource, request.namespace.as_deref());
-        matched.extend(current.iter().filter(|o| request.matches(o)).map(|o| uid(o)));
+        let (current, _) = store.list_stored(request.resource, request.namespace.as_deref());
+        matched.extend(
+            current
+                .iter()
+                .filter(|stored| request.matches(&request.prepare(stored)))
+                .map(|stored| stored.uid().to_string()),
+        );
     }
-    for object in initial.iter().filter(|o| request.matches(o)) {
-        matched.insert(uid(object));
+    for stored in &initial {
+        let object = request.prepare(stored);
+        if !request.matches(&object) {
+            continue;
+        }
+        matched.insert(stored.uid().to_string());
         if sender
-            .send(request.encode("ADDED", object, resource_version))
+            .send(request.encode("ADDED", &object, resource_version))
             .await
             .is_err()
         {
@@ -145,24 +174,24 @@ async fn forward(
     matched: &mut HashSet<String>,
     sender: &mpsc::Sender<Bytes>,
 ) -> bool {
-    let object = views::to_view(request.resource, &event.object);
-    let object_uid = uid(&object);
-    let was = matched.contains(&object_uid);
+    let object = request.prepare(&event.object);
+    let object_uid = event.object.uid();
+    let was = matched.contains(object_uid);
     let event_type = if event.event_type == EventType::Deleted {
         if !was && !request.matches(&object) {
             return true;
         }
-        matched.remove(&object_uid);
+        matched.remove(object_uid);
         "DELETED"
     } else {
         match (was, request.matches(&object)) {
             (false, true) => {
-                matched.insert(object_uid);
+                matched.insert(object_uid.to_string());
                 "ADDED"
             }
             (true, true) => "MODIFIED",
             (true, false) => {
-                matched.remove(&object_uid);
+                matched.remove(object_uid);
                 "DELETED"
             }
             (false, false) => return true,

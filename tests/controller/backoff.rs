@@ -169,8 +169,8 @@ async fn a_daemon_set_recreated_under_the_same_name_starts_with_no_backoff() {
             r.kind == "Pod"
                 && r.verb == "delete"
                 && r.actor == CONTROLLER
-                && controller_uid(&r.object) == Some(new_uid)
-                && pod_node(&r.object) == "node-001"
+                && controller_uid(&r.object.value()) == Some(new_uid)
+                && pod_node(&r.object.value()) == "node-001"
         });
         if deleted_on_node_001 {
             break;

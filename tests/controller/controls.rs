@@ -167,7 +167,7 @@ fn zones_in_flight_at_each_write(
         if gone {
             pods.remove(&record.name);
         } else {
-            pods.insert(record.name.clone(), (*record.object).clone());
+            pods.insert(record.name.clone(), record.object.value());
         }
         if record.resource_version <= since.0 {
             continue;

@@ -117,7 +117,7 @@ async fn kubectl_rollout_undo_reuses_the_previous_revision_renumbered() {
         .timeline()
         .iter()
         .filter(|r| r.resource_version > before.version() && r.kind == "ControllerRevision" && r.verb == "create")
-        .map(|r| r.object.to_string())
+        .map(|r| r.object.json().to_string())
         .collect();
     assert!(created.is_empty(), "no new revision for an undo: {created:?}");
     controller.stop().await;

@@ -199,7 +199,7 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
     let uid = timeline
         .iter()
         .find(|r| r.kind == "DaemonSet" && r.name == budget.daemon_set)
-        .map(|r| text(&r.object, "/metadata/uid").to_string())
+        .map(|r| r.object.uid().to_string())
         .expect("the DaemonSet is in the timeline");
     let mut world = World::default();
     // Nodes whose available pod the controller deleted and which have none yet (invariant 2 with
@@ -213,7 +213,7 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
         let this_daemon_set = record.kind == "DaemonSet" && record.name == budget.daemon_set;
         if record.resource_version <= from_version {
             if this_daemon_set {
-                last_status = Some(record.object["status"].clone());
+                last_status = Some(record.object.value()["status"].take());
             }
             continue;
         }
@@ -227,7 +227,7 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
         match (record.kind, record.verb.as_str()) {
             ("Pod", "create") if by_controller => {
                 replay.pod_creates += 1;
-                replay.breaches.extend(check_created_pod(&record.object, &uid));
+                replay.breaches.extend(check_created_pod(&record.object.value(), &uid));
                 if let Some(view) = &budget.node_view {
                     world.check_fit(record, view, &mut replay);
                 }
@@ -236,7 +236,7 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
             ("ControllerRevision", "create") if by_controller => replay.revision_creates += 1,
             ("DaemonSet", "status") if record.name == budget.daemon_set => {
                 replay.status_writes += 1;
-                let status = record.object["status"].clone();
+                let status = record.object.value()["status"].take();
                 let unseen = match (&budget.daemon_set_view, last_status_write) {
                     (Some((view, interval)), Some(last)) => {
                         let gap = record.time - last;
@@ -262,7 +262,7 @@ pub fn replay_invariants(timeline: &[WriteRecord], budget: &Budget, from_version
             _ => {}
         }
         if this_daemon_set {
-            last_status = Some(record.object["status"].clone());
+            last_status = Some(record.object.value()["status"].take());
         }
         let emptied_by_controller = match pod_before {
             Some(pod) if by_controller && record.kind == "Pod" && record.verb == "delete" => Some(pod),
@@ -357,10 +357,10 @@ impl World {
         match record.kind {
             "Pod" if record.namespace == "default" => match record.event {
                 EventType::Deleted => self.pods.remove(&record.name),
-                _ => self.pods.insert(record.name.clone(), Arc::clone(&record.object)),
+                _ => self.pods.insert(record.name.clone(), Arc::new(record.object.value())),
             },
             "Node" => {
-                let version = (record.event != EventType::Deleted).then(|| Arc::clone(&record.object));
+                let version = (record.event != EventType::Deleted).then(|| Arc::new(record.object.value()));
                 self.nodes
                     .entry(record.name.clone())
                     .or_default()
@@ -396,7 +396,7 @@ impl World {
 
     /// Invariant 6 for the pod `record` creates.
     fn check_fit(&self, record: &WriteRecord, view: &WatchView, replay: &mut Replay) {
-        let pod = &record.object;
+        let pod = &record.object.value();
         let node = pod_node(pod);
         let versions = self.nodes.get(&node).map(Vec::as_slice).unwrap_or_default();
         let why_unfit = |version: &Option<Arc<Value>>| match version {

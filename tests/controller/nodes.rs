@@ -58,7 +58,7 @@ fn assert_one_create_per_node(cluster: &Cluster, nodes_needing_a_pod: usize, sce
         else {
             continue;
         };
-        let node = pod_node(&create.object);
+        let node = pod_node(&create.object.value());
         // A node's creation cannot undo a pod made for it; only a change of the node can.
         let node_changes: Vec<_> = timeline
             .iter()

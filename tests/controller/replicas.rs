@@ -114,7 +114,7 @@ pub fn acquired_at(cluster: &Cluster, replica: &str) -> u64 {
         .iter()
         .find(|r| {
             r.kind == "Lease"
-                && r.object["spec"]["holderIdentity"]
+                && r.object.value()["spec"]["holderIdentity"]
                     .as_str()
                     .is_some_and(|h| h.starts_with(&format!("{replica}_")))
         })

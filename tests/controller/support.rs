@@ -496,8 +496,8 @@ impl Cluster {
                     r.verb,
                     r.name,
                     r.resource_version,
-                    pod_node(&r.object),
-                    text(&r.object, "/metadata/labels/controller-revision-hash")
+                    pod_node(&r.object.value()),
+                    text(&r.object.value(), "/metadata/labels/controller-revision-hash")
                 )
             })
             .collect::<Vec<_>>()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use daemonroll::sim::requests::RequestRecord;
 use daemonroll::sim::store::{EventType, WriteRecord};
+use daemonroll::sim::stored::StoredObject;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -51,7 +52,7 @@ impl Timeline {
             namespace: text(&object, "/metadata/namespace").into(),
             name: text(&object, "/metadata/name").into(),
             time: self.now,
-            object: Arc::new(object),
+            object: Arc::new(StoredObject::encode(&object).expect("a hand-written object is storable")),
         });
     }
 

@@ -318,7 +318,7 @@ fn rollout_times(timeline: &[WriteRecord], chaos_start: Mark) -> Vec<Option<Dura
         .iter()
         .filter(|r| r.kind == "DaemonSet" && r.name == DAEMON_SET)
     {
-        let object = &record.object;
+        let object = &record.object.value();
         let current = generation(object, "/metadata/generation");
         if record.resource_version > chaos_start.version() && current > last_generation && last_generation.is_some() {
             changes.extend(current.map(|g| (g, record.time)));

@@ -12,7 +12,9 @@ use super::{Request, header_text};
 use crate::sim::errors::ApiError;
 use crate::sim::response::json_response;
 use crate::sim::selectors::{FieldQuery, LabelQuery};
+use crate::sim::stored::StoredObject;
 use crate::sim::table;
+use crate::sim::views;
 use crate::sim::watch::{self, WatchRequest};
 
 impl Request<'_> {
@@ -45,70 +47,76 @@ impl Request<'_> {
 
     fn get_object(&self, name: &str) -> Result<Response, ApiError> {
         let resource = self.resource();
-        let object = self
+        let stored = self
             .state
             .store
-            .get(resource, self.namespace(), name)
+            .get_stored(resource, self.namespace(), name)
             .ok_or_else(|| ApiError::not_found(resource, name))?;
         if self.target.subresource.as_deref().is_some_and(|s| s != "status") {
             return Err(ApiError::method_not_allowed("GET is not supported on this subresource"));
         }
         if self.wants_table() {
             let version = self.state.store.resource_version();
+            let object = views::to_view(resource, stored.value());
             return Ok(json_response(
                 StatusCode::OK,
                 &table::table(resource, &[&object], version, false, chrono::Utc::now()),
             ));
         }
-        Ok(json_response(StatusCode::OK, &object))
+        Ok(json_text_response(views::view_json(resource, &stored).into_owned()))
     }
 
     fn list(&self) -> Result<Response, ApiError> {
         let resource = self.resource();
         let (labels, fields) = self.selectors()?;
-        let (objects, resource_version) = self.state.store.list(resource, self.target.namespace.as_deref());
-        let matching: Vec<&Value> = objects
+        let (stored, resource_version) = self.state.store.list_stored(resource, self.target.namespace.as_deref());
+        // Trees only where a selector, a Table or a view needs them; else the stored text is written out.
+        let parse = self.wants_table() || !labels.is_empty() || !fields.is_empty() || !views::is_own_storage(resource);
+        let items: Vec<(&StoredObject, Option<Value>)> = stored
             .iter()
-            .map(|o| o.as_ref())
-            .filter(|o| labels.matches(o.pointer("/metadata/labels")) && fields.matches(o))
+            .map(|object| (object.as_ref(), parse.then(|| views::to_view(resource, object.value()))))
+            .filter(|(_, object)| {
+                object
+                    .as_ref()
+                    .is_none_or(|o| labels.matches(o.pointer("/metadata/labels")) && fields.matches(o))
+            })
             .collect();
         // Pagination: the continue token is the offset of the next item.
         let offset: usize = self.params.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
         let limit: Option<usize> = self.params.get("limit").and_then(|l| l.parse().ok()).filter(|l| *l > 0);
-        let end = limit.map_or(matching.len(), |limit| (offset + limit).min(matching.len()));
-        let page: Vec<&Value> = matching
-            .get(offset.min(matching.len())..end)
-            .map(<[_]>::to_vec)
-            .unwrap_or_default();
+        let end = limit.map_or(items.len(), |limit| (offset + limit).min(items.len()));
+        let page = items.get(offset.min(items.len())..end).unwrap_or_default();
         let mut metadata = json!({"resourceVersion": resource_version.to_string()});
-        if end < matching.len() {
+        if end < items.len() {
             metadata["continue"] = json!(end.to_string());
-            metadata["remainingItemCount"] = json!(matching.len() - end);
+            metadata["remainingItemCount"] = json!(items.len() - end);
         }
         if self.wants_table() {
             let include_object = self.params.get("includeObject").is_some_and(|v| v == "Object");
-            let mut response = table::table(resource, &page, resource_version, include_object, chrono::Utc::now());
+            let objects: Vec<&Value> = page.iter().filter_map(|(_, object)| object.as_ref()).collect();
+            let mut response = table::table(resource, &objects, resource_version, include_object, chrono::Utc::now());
             response["metadata"] = metadata;
             return Ok(json_response(StatusCode::OK, &response));
         }
-        // Serialized from borrowed items: a list of thousands of objects is not copied first.
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct List<'a> {
-            kind: String,
-            api_version: String,
-            metadata: Value,
-            items: Vec<ListItem<'a>>,
+        // Written from the stored text: a list of thousands of objects is neither parsed nor copied first.
+        let mut body =
+            String::with_capacity(page.iter().map(|(stored, _)| stored.json().len() + 1).sum::<usize>() + 256);
+        body.push_str(&format!(
+            "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{metadata},\"items\":[",
+            json!(resource.list_kind()),
+            json!(resource.api_version())
+        ));
+        for (index, (stored, object)) in page.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            match object {
+                Some(view) if !views::is_own_storage(resource) => write_list_item(view, &mut body)?,
+                _ => stored.write_list_item(&mut body),
+            }
         }
-        let list = List {
-            kind: resource.list_kind(),
-            api_version: resource.api_version(),
-            metadata,
-            items: page.iter().map(|item| ListItem(item)).collect(),
-        };
-        let body = serde_json::to_vec(&list)
-            .map_err(|error| ApiError::status(500, format!("cannot encode the list: {error}")))?;
-        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+        body.push_str("]}");
+        Ok(json_text_response(body))
     }
 
     fn watch(self) -> Result<Response, ApiError> {
@@ -170,6 +178,18 @@ impl Request<'_> {
             }
         }
     }
+}
+
+fn json_text_response(body: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Appends a view's object as a list item (`ListItem`).
+fn write_list_item(object: &Value, out: &mut String) -> Result<(), ApiError> {
+    let item = serde_json::to_string(&ListItem(object))
+        .map_err(|error| ApiError::status(500, format!("cannot encode the list: {error}")))?;
+    out.push_str(&item);
+    Ok(())
 }
 
 /// A list item as kube-apiserver serialises a built-in kind's list: without `apiVersion` and
