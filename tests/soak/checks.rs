@@ -108,16 +108,22 @@ impl Timeline {
         self.replay_with_node_watch_frozen(budget, Vec::new())
     }
 
-    /// As `replay`, the controller's node watch expired (410) over `frozen`, in seconds from now.
-    fn replay_with_node_watch_frozen(&self, budget: usize, frozen: Vec<(i64, Option<i64>)>) -> Replay {
+    /// What the controller could see: 2 s of delivery, and its watch expired over `frozen`, in
+    /// seconds from now (an end of None: no list followed).
+    fn watch_view(&self, frozen: Vec<(i64, Option<i64>)>) -> WatchView {
         let at = |seconds: i64| self.now + Duration::seconds(seconds);
-        let view = WatchView {
+        WatchView {
             delivery: Duration::seconds(2),
             frozen: frozen
                 .into_iter()
                 .map(|(start, end)| (at(start), end.map(at)))
                 .collect(),
-        };
+        }
+    }
+
+    /// As `replay`, the controller's node watch expired (410) over `frozen`, in seconds from now.
+    fn replay_with_node_watch_frozen(&self, budget: usize, frozen: Vec<(i64, Option<i64>)>) -> Replay {
+        let view = self.watch_view(frozen);
         let budget = Budget::rolling("agent")
             .at_most_unavailable(budget)
             .charged_to_the_controller()
@@ -127,14 +133,7 @@ impl Timeline {
 
     /// As `replay`, the controller's DaemonSet watch expired over `frozen`, in seconds from now.
     fn replay_with_daemon_set_watch_frozen(&self, frozen: Vec<(i64, Option<i64>)>) -> Replay {
-        let at = |seconds: i64| self.now + Duration::seconds(seconds);
-        let view = WatchView {
-            delivery: Duration::seconds(2),
-            frozen: frozen
-                .into_iter()
-                .map(|(start, end)| (at(start), end.map(at)))
-                .collect(),
-        };
+        let view = self.watch_view(frozen);
         let budget = Budget::rolling("agent")
             .at_most_unavailable(2)
             .status_seen_through(view, Duration::seconds(1));
