@@ -220,16 +220,22 @@ mod tests {
         ObjectKey::new(namespace, name)
     }
 
+    /// A cache holding DaemonSet ns/a (uid u1, selecting app=a).
+    fn cache_with_daemon_set_a() -> Cache {
+        let mut cache = Cache::default();
+        let ds = json!({"metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
+                        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}}}});
+        cache.apply(Kind::DaemonSet, &ds).expect("valid");
+        cache
+    }
+
     fn now() -> Timestamp {
         chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
     }
 
     #[test]
     fn snapshots_hold_the_daemon_sets_pods_in_target_order_and_follow_every_event() {
-        let mut cache = Cache::default();
-        let ds = json!({"metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
-                        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}}}});
-        cache.apply(Kind::DaemonSet, &ds).expect("valid");
+        let mut cache = cache_with_daemon_set_a();
         for node in ["n2", "n1", "n3"] {
             cache
                 .apply(Kind::Node, &json!({"metadata": {"name": node}}))
@@ -271,10 +277,7 @@ mod tests {
 
     #[test]
     fn nodes_stay_sorted_once_each_and_a_snapshot_in_flight_keeps_the_nodes_it_was_taken_with() {
-        let mut cache = Cache::default();
-        let ds = json!({"metadata": {"name": "a", "namespace": "ns", "uid": "u1"},
-                        "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": {"metadata": {"labels": {"app": "a"}}}}});
-        cache.apply(Kind::DaemonSet, &ds).expect("valid");
+        let mut cache = cache_with_daemon_set_a();
         let node = |name: &str, zone: &str| json!({"metadata": {"name": name, "labels": {"zone": zone}}});
         for name in ["n3", "n1", "n2"] {
             cache.apply(Kind::Node, &node(name, "a")).expect("valid");

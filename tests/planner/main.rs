@@ -6,6 +6,7 @@ mod scenario;
 mod support;
 
 mod coexist;
+mod coexist_gates;
 mod controls;
 mod controls_combined;
 mod differential;
