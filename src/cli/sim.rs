@@ -24,9 +24,9 @@ pub struct SimArgs {
     /// How long a started pod takes to become Ready, e.g. 500ms, 2s, 1m.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     ready_after: std::time::Duration,
-    /// Writes the timeline (/sim/v1/timeline) keeps, and requests the request journal keeps; the
-    /// oldest go first, so a long run stays within bounded memory. 0 keeps everything. Watches
-    /// resume across the last 200,000 writes whatever this is.
+    /// How many writes the timeline (/sim/v1/timeline) keeps, and how many requests the request
+    /// journal keeps; the oldest go first, so a long run stays within bounded memory. 0 keeps
+    /// everything. Watches resume across the last 200,000 writes whatever this is.
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     history: usize,
 }
